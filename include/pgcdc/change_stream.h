@@ -1,0 +1,86 @@
+#ifndef PGCDC_CHANGE_STREAM_H_
+#define PGCDC_CHANGE_STREAM_H_
+
+#include <memory>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pgcdc/change.h"
+#include "pgcdc/lsn.h"
+#include "pgcdc/options.h"
+
+namespace pgcdc {
+namespace internal {
+class ChangeStreamImpl;
+}  // namespace internal
+
+// A ChangeStream reads decoded changes from one logical replication slot (pgoutput),
+// whole transactions in commit order, and reports acknowledged progress to the server.
+//
+// Example:
+//
+//   absl::StatusOr<pgcdc::ChangeStream> stream = pgcdc::ChangeStream::Open(options);
+//   if (!stream.ok()) return stream.status();
+//   while (true) {
+//     absl::StatusOr<std::optional<pgcdc::Change>> change = stream->Next();
+//     if (!change.ok()) return change.status();
+//     if (!*change) break;                        // a stop condition was met
+//     PGCDC_RETURN_IF_ERROR(sink.Write(**change));
+//     stream->Ack(**change);                      // handled, durably
+//   }
+//   return stream->Close();
+//
+// Progress: Ack() only records a position. Every `status_interval`, and in Close(),
+// on_checkpoint is called with the acknowledged position and, once it returns OK, the
+// position is sent to the server, which then moves the slot. It never moves backwards.
+// After a crash every change after the last checkpoint is delivered again, with the
+// same ids.
+//
+// Threads: callbacks run on the thread calling Next(), Poll() or Close(). While the
+// application is busy between calls, an internal thread keeps the server from timing
+// the connection out (wal_sender_timeout) by reporting the already-confirmed position;
+// it never calls user code except the log sink.
+//
+// Thread safety: not thread-safe, except Cancel().
+class ChangeStream {
+ public:
+  // Connects, checks the server, slot and publications, and starts replication.
+  static absl::StatusOr<ChangeStream> Open(StreamOptions options);
+
+  ChangeStream(ChangeStream&&) noexcept;
+  ChangeStream& operator=(ChangeStream&&) noexcept;
+  ~ChangeStream();  // Closes; errors are logged, not reported.
+
+  // Blocks until the next change. std::nullopt once the stream has ended (a stop
+  // condition was met, or Cancel() was called). An error ends the stream.
+  absl::StatusOr<std::optional<Change>> Next();
+
+  // Waits at most `timeout`. std::nullopt means no change yet, or the end: check done().
+  absl::StatusOr<std::optional<Change>> Poll(absl::Duration timeout);
+  bool done() const;
+
+  // Records that `change` and everything delivered before it are durably handled.
+  void Ack(const Change& change);
+  // Records that everything up to `lsn` is durably handled: pass the end_lsn of the
+  // last handled transaction. Positions past the last delivered change are ignored.
+  void Ack(Lsn lsn);
+
+  // Reports acknowledged progress (after on_checkpoint), then disconnects.
+  absl::Status Close();
+
+  // Makes a blocked Next()/Poll() return soon with the end of the stream. Callable from
+  // any thread and from a signal handler.
+  void Cancel();
+
+  Lsn acked_lsn() const;             // what the application acknowledged (flushable)
+  Lsn confirmed_flush_lsn() const;   // last position reported to the server
+
+ private:
+  explicit ChangeStream(std::unique_ptr<internal::ChangeStreamImpl> impl);
+  std::unique_ptr<internal::ChangeStreamImpl> impl_;
+};
+
+}  // namespace pgcdc
+
+#endif  // PGCDC_CHANGE_STREAM_H_

@@ -1,0 +1,36 @@
+// The error contract. Every public function reports failure as an absl::Status:
+//
+//   kInvalidArgument     bad options, DSN or LSN text                  (do not retry)
+//   kFailedPrecondition  server set-up: wal_level, publication, slot plugin (fix, then retry)
+//   kNotFound            the slot does not exist and create_slot is false
+//   kPermissionDenied    role lacks REPLICATION / privileges; bad password
+//   kUnavailable         connection refused or lost, server shutting down,
+//                        slot in use by another process (55006)        (retry)
+//   kDeadlineExceeded    connect timeout                               (retry)
+//   kDataLoss            malformed server bytes or an undecodable value
+//   kAborted             the on_checkpoint callback returned an error
+//   kInternal            a bug in pgcdc
+//
+// Statuses that come from the server carry its SQLSTATE (see SqlState()).
+#ifndef PGCDC_STATUS_H_
+#define PGCDC_STATUS_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace pgcdc {
+
+// The payload URL under which a status stores the server's SQLSTATE.
+inline constexpr char kSqlStatePayloadUrl[] = "pgcdc.dev/sqlstate";
+
+// The server's SQLSTATE ("55006"), if the error came from the server.
+std::optional<std::string> SqlState(const absl::Status& status);
+
+// Whether repeating the operation (reconnecting and resuming) can succeed.
+bool IsRetryable(const absl::Status& status);
+
+}  // namespace pgcdc
+
+#endif  // PGCDC_STATUS_H_
