@@ -1,0 +1,358 @@
+#include "model/change_json.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "model/datetime_format.h"
+#include "pgcdc/change.h"
+#include "pgcdc/lsn.h"
+
+namespace pgcdc::internal {
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
+
+// The length of the well-formed UTF-8 sequence at text[i] (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or 0.
+size_t Utf8SequenceLength(std::string_view text, size_t i) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  size_t len = 0;
+  unsigned char min = 0x80;  // allowed range of the second byte
+  unsigned char max = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    len = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    len = 3;
+    if (lead == 0xE0) min = 0xA0;
+    if (lead == 0xED) max = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    len = 4;
+    if (lead == 0xF0) min = 0x90;
+    if (lead == 0xF4) max = 0x8F;
+  } else {
+    return 0;
+  }
+  if (text.size() - i < len) return 0;
+  const auto second = static_cast<unsigned char>(text[i + 1]);
+  if (second < min || second > max) return 0;
+  for (size_t k = 2; k < len; ++k) {
+    if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  return len;
+}
+
+void AppendQuoted(std::string_view plain, std::string* out) {
+  out->push_back('"');
+  out->append(plain);
+  out->push_back('"');
+}
+
+bool AppendInfinity(v1::Infinity infinity, std::string* out) {
+  if (infinity == v1::INFINITY_POSITIVE) {
+    out->append("\"infinity\"");
+  } else if (infinity == v1::INFINITY_NEGATIVE) {
+    out->append("\"-infinity\"");
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void AppendFloat(double value, std::string* out) {
+  if (std::isnan(value)) {
+    out->append("\"NaN\"");
+  } else if (std::isinf(value)) {
+    out->append(value > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+  } else {
+    char buf[32];  // the longest shortest-round-trip double is 24 characters
+    const auto result = std::to_chars(buf, buf + sizeof(buf), value);
+    out->append(buf, result.ptr);
+  }
+}
+
+bool IsTimeOfDay(int64_t micros) { return micros >= 0 && micros <= kMicrosPerDay; }
+
+// Times outside 00:00:00..24:00:00 cannot come from PostgreSQL; a hand-built record
+// gets its raw number rather than a misleading clock reading.
+void AppendTime(int64_t micros, std::string* out) {
+  if (!IsTimeOfDay(micros)) {
+    absl::StrAppend(out, micros);
+    return;
+  }
+  out->push_back('"');
+  AppendIsoTime(micros, out);
+  out->push_back('"');
+}
+
+void AppendTimeTz(const v1::TimeTz& value, std::string* out) {
+  if (!IsTimeOfDay(value.micros())) {
+    absl::StrAppend(out, value.micros());
+    return;
+  }
+  out->push_back('"');
+  AppendIsoTime(value.micros(), out);
+  AppendIsoOffset(value.offset_seconds(), out);
+  out->push_back('"');
+}
+
+void AppendTimestamp(const v1::Timestamp& value, bool utc, std::string* out) {
+  if (AppendInfinity(value.infinity(), out)) return;
+  out->push_back('"');
+  AppendIsoTimestamp(value.micros(), out);
+  if (utc) out->push_back('Z');
+  out->push_back('"');
+}
+
+void AppendDate(const v1::Date& value, std::string* out) {
+  if (AppendInfinity(value.infinity(), out)) return;
+  out->push_back('"');
+  AppendIsoDate(value.days(), out);
+  out->push_back('"');
+}
+
+void AppendInterval(const v1::Interval& value, std::string* out) {
+  if (AppendInfinity(value.infinity(), out)) return;
+  absl::StrAppend(out, "{\"months\":", value.months(), ",\"days\":", value.days(),
+                  ",\"micros\":", value.micros(), "}");
+}
+
+void AppendUuid(const std::string& bytes, std::string* out) {
+  const std::string hex = absl::BytesToHexString(bytes);
+  if (hex.size() != 32) {  // not 16 bytes: show what is there rather than guess
+    AppendQuoted(hex, out);
+    return;
+  }
+  absl::StrAppend(out, "\"", hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4),
+                  "-", hex.substr(16, 4), "-", hex.substr(20), "\"");
+}
+
+// A json/jsonb document, inlined. The json type keeps its input text verbatim, line
+// breaks included, which would split a JSON-lines record. Valid JSON cannot hold a raw
+// CR or LF inside a string, so every one is insignificant whitespace: a space will do.
+void AppendInlineJson(const std::string& document, std::string* out) {
+  if (document.empty()) {  // not JSON at all; keep the line parseable
+    out->append("null");
+    return;
+  }
+  const size_t start = out->size();
+  out->append(document);
+  if (document.find_first_of("\r\n") == std::string::npos) return;
+  for (size_t i = start; i < out->size(); ++i) {
+    if ((*out)[i] == '\n' || (*out)[i] == '\r') (*out)[i] = ' ';
+  }
+}
+
+void AppendArray(const v1::Array& array, std::string* out) {
+  out->push_back('[');
+  for (int i = 0; i < array.elements_size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendValueJson(array.elements(i), out);
+  }
+  out->push_back(']');
+}
+
+void AppendRow(const v1::Row& row, std::string* out) {
+  out->push_back('{');
+  bool first = true;
+  for (const v1::Column& column : row.columns()) {
+    // The value is unknown, not NULL: leave it out rather than invent one.
+    if (column.value().has_unchanged_toast()) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(column.name(), out);
+    out->push_back(':');
+    AppendValueJson(column.value(), out);
+  }
+  out->push_back('}');
+}
+
+void AppendUnchanged(const v1::Change& change, std::string* out) {
+  out->push_back('[');
+  bool first = true;
+  for (const v1::Column& column : change.new_row().columns()) {
+    if (!column.value().has_unchanged_toast()) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(column.name(), out);
+  }
+  out->push_back(']');
+}
+
+std::string_view OldKindJson(v1::OldRowKind kind) {
+  switch (kind) {
+    case v1::OLD_ROW_KIND_KEY:
+      return "\"key\"";
+    case v1::OLD_ROW_KIND_FULL:
+      return "\"full\"";
+    default:
+      return "null";
+  }
+}
+
+void AppendPositions(const v1::Change& change, std::string* out) {
+  absl::StrAppend(out, ",\"lsn\":\"", Lsn(change.lsn()).ToString(), "\",\"commit_lsn\":\"",
+                  Lsn(change.commit_lsn()).ToString(), "\",\"end_lsn\":\"",
+                  Lsn(change.end_lsn()).ToString(), "\",\"xid\":", change.xid(),
+                  ",\"commit_time\":");
+  if (change.commit_time_us() == 0) {
+    out->append("null");
+  } else {
+    out->push_back('"');
+    AppendIsoTimestamp(change.commit_time_us(), out);
+    out->append("Z\"");
+  }
+  absl::StrAppend(out, ",\"ordinal\":", change.ordinal());
+}
+
+void AppendMessageFields(const v1::LogicalMessage& message, std::string* out) {
+  out->append(",\"prefix\":");
+  AppendJsonString(message.prefix(), out);
+  out->append(",\"content\":");
+  if (IsValidUtf8(message.content())) {
+    AppendJsonString(message.content(), out);
+  } else {
+    absl::StrAppend(out, "{\"base64\":\"", absl::Base64Escape(message.content()), "\"}");
+  }
+  absl::StrAppend(out, ",\"transactional\":", message.transactional() ? "true" : "false");
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t len = Utf8SequenceLength(text, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
+void AppendJsonString(std::string_view text, std::string* out) {
+  out->push_back('"');
+  size_t run_start = 0;  // characters that need no escaping are copied in runs
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 1;
+    if (c >= 0x80 && (len = Utf8SequenceLength(text, i)) != 0) {
+      i += len;
+      continue;
+    }
+    out->append(text.data() + run_start, i - run_start);
+    if (c >= 0x80) {
+      out->append(kReplacementChar);
+      len = 1;
+    } else if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(static_cast<char>(c));
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else if (c == '\t') {
+      out->append("\\t");
+    } else if (c == '\r') {
+      out->append("\\r");
+    } else {
+      const char escape[] = {'\\', 'u', '0', '0', kHexDigits[c >> 4], kHexDigits[c & 0xF]};
+      out->append(escape, sizeof(escape));
+    }
+    i += len;
+    run_start = i;
+  }
+  out->append(text.data() + run_start, text.size() - run_start);
+  out->push_back('"');
+}
+
+void AppendValueJson(const v1::Value& value, std::string* out) {
+  using V = v1::Value;
+  switch (value.kind_case()) {
+    case V::kBoolValue:
+      out->append(value.bool_value() ? "true" : "false");
+      return;
+    case V::kIntValue:
+      absl::StrAppend(out, value.int_value());
+      return;
+    case V::kFloatValue:
+      return AppendFloat(value.float_value(), out);
+    case V::kNumericValue:
+      return AppendJsonString(value.numeric_value(), out);
+    case V::kTextValue:
+      return AppendJsonString(value.text_value(), out);
+    case V::kBytesValue:  // PostgreSQL's hex form, "\x0aff", as a JSON string
+      return absl::StrAppend(out, "\"\\\\x", absl::BytesToHexString(value.bytes_value()), "\"");
+    case V::kDateValue:
+      return AppendDate(value.date_value(), out);
+    case V::kTimeValue:
+      return AppendTime(value.time_value(), out);
+    case V::kTimetzValue:
+      return AppendTimeTz(value.timetz_value(), out);
+    case V::kTimestampValue:
+      return AppendTimestamp(value.timestamp_value(), /*utc=*/false, out);
+    case V::kTimestamptzValue:
+      return AppendTimestamp(value.timestamptz_value(), /*utc=*/true, out);
+    case V::kIntervalValue:
+      return AppendInterval(value.interval_value(), out);
+    case V::kUuidValue:
+      return AppendUuid(value.uuid_value(), out);
+    case V::kJsonValue:
+      return AppendInlineJson(value.json_value(), out);
+    case V::kArrayValue:
+      return AppendArray(value.array_value(), out);
+    case V::kInetValue:
+      return AppendJsonString(value.inet_value(), out);
+    case V::kMacaddrValue:
+      return AppendJsonString(value.macaddr_value(), out);
+    case V::kNull:
+    case V::kUnchangedToast:
+    case V::KIND_NOT_SET:
+      out->append("null");
+      return;
+  }
+}
+
+void AppendChangeJson(const v1::Change& change, std::string* out) {
+  out->append("{\"id\":");
+  AppendJsonString(change.id(), out);
+  out->append(",\"op\":\"");
+  out->append(OperationName(change.op()));
+  out->append("\",\"schema\":");
+  AppendJsonString(change.schema(), out);
+  out->append(",\"table\":");
+  AppendJsonString(change.table(), out);
+  out->append(",\"new\":");
+  if (change.has_new_row()) {
+    AppendRow(change.new_row(), out);
+  } else {
+    out->append("null");
+  }
+  out->append(",\"old\":");
+  if (change.has_old_row()) {
+    AppendRow(change.old_row(), out);
+  } else {
+    out->append("null");
+  }
+  out->append(",\"old_kind\":");
+  out->append(OldKindJson(change.old_row_kind()));
+  out->append(",\"unchanged\":");
+  AppendUnchanged(change, out);
+  AppendPositions(change, out);
+  if (change.op() == v1::OPERATION_MESSAGE) AppendMessageFields(change.message(), out);
+  if (change.op() == v1::OPERATION_TRUNCATE) {
+    absl::StrAppend(out, ",\"cascade\":", change.truncate().cascade() ? "true" : "false",
+                    ",\"restart_identity\":",
+                    change.truncate().restart_identity() ? "true" : "false");
+  }
+  out->push_back('}');
+}
+
+}  // namespace pgcdc::internal
