@@ -1,0 +1,85 @@
+// The only place that includes libpq-fe.h: a replication=database connection that
+// runs simple-protocol SQL/replication commands, then streams COPY BOTH data.
+#ifndef PGCDC_CONNECTION_PG_CONNECTION_H_
+#define PGCDC_CONNECTION_PG_CONNECTION_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+struct pg_conn;
+
+namespace pgcdc::internal {
+
+struct ConnectParams {
+  std::string dsn;
+  std::string application_name = "pgcdc";
+  absl::Duration connect_timeout = absl::Seconds(30);
+  bool replication = true;  // replication=database (logical walsender)
+};
+
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+};
+
+// Reads CopyData messages until the deadline or until a batch was consumed.
+enum class ReceiveResult { kData, kTimeout, kWoken, kEndOfStream };
+
+class PgConnection {
+ public:
+  static absl::StatusOr<std::unique_ptr<PgConnection>> Connect(const ConnectParams& params);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  int server_version() const;  // e.g. 150004
+  std::string database() const;
+
+  // Simple query protocol (the walsender rejects the extended protocol).
+  absl::StatusOr<QueryResult> Query(std::string_view sql);
+  absl::Status Exec(std::string_view sql);
+  std::string QuoteIdentifier(std::string_view name) const;
+  std::string QuoteLiteral(std::string_view value) const;
+
+  // Sends START_REPLICATION (or any command entering COPY BOTH) and switches to
+  // non-blocking mode.
+  absl::Status StartCopyBoth(std::string_view command);
+
+  // Hands every CopyData message already read to `handler`; if there was none, waits
+  // for the socket (or `wake_fd`, when >= 0, becoming readable) until `deadline`, then
+  // reads what arrived. Bounded work per call: at most one socket read.
+  absl::StatusOr<ReceiveResult> Receive(absl::Time deadline, int wake_fd,
+                                        absl::FunctionRef<absl::Status(std::string_view)> handler);
+
+  // Queues `data` as one CopyData message and flushes without blocking forever (waits
+  // for the socket to drain, reading input meanwhile, as the protocol requires).
+  absl::Status SendCopyData(std::string_view data);
+
+  // Ends COPY BOTH politely (CopyDone) and drains the results.
+  absl::Status EndCopyBoth(absl::Duration timeout);
+
+ private:
+  explicit PgConnection(pg_conn* conn);
+  absl::Status FlushOutput(absl::Time deadline);
+  absl::Status StatusFromConnection(std::string_view context) const;
+
+  pg_conn* conn_;
+  bool in_copy_ = false;
+};
+
+// Error text from the server or libpq mapped to the pgcdc status contract (see
+// pgcdc/status.h), with the SQLSTATE as payload and a hint naming the fix.
+absl::Status StatusFromServerError(std::string_view sqlstate, std::string_view message,
+                                   std::string_view context);
+
+}  // namespace pgcdc::internal
+
+#endif  // PGCDC_CONNECTION_PG_CONNECTION_H_

@@ -1,0 +1,206 @@
+#include "connection/replication_setup.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "internal/status_macros.h"
+#include "internal/strings.h"
+#include "pgcdc/lsn.h"
+
+namespace pgcdc::internal {
+namespace {
+
+absl::StatusOr<std::string> ShowSetting(PgConnection& conn, std::string_view name) {
+  PGCDC_ASSIGN_OR_RETURN(QueryResult r, conn.Query(absl::StrCat("SHOW ", Sv(name))));
+  if (r.rows.size() != 1 || r.rows[0].empty() || !r.rows[0][0]) {
+    return absl::InternalError(absl::StrCat("SHOW ", Sv(name), " returned no value"));
+  }
+  return *r.rows[0][0];
+}
+
+absl::Status CheckWalLevel(PgConnection& conn) {
+  PGCDC_ASSIGN_OR_RETURN(std::string wal_level, ShowSetting(conn, "wal_level"));
+  if (wal_level != "logical") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the server runs with wal_level = ", wal_level,
+        "; logical replication needs wal_level = logical. Fix: ALTER SYSTEM SET "
+        "wal_level = logical; then restart PostgreSQL (on Amazon RDS/Aurora set the "
+        "parameter rds.logical_replication = 1 and reboot)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Duration> WalSenderTimeout(PgConnection& conn) {
+  PGCDC_ASSIGN_OR_RETURN(QueryResult r,
+                         conn.Query("SELECT setting::bigint FROM pg_settings "
+                                    "WHERE name = 'wal_sender_timeout'"));
+  int64_t ms = 60000;
+  if (!r.rows.empty() && r.rows[0][0]) (void)absl::SimpleAtoi(*r.rows[0][0], &ms);
+  return absl::Milliseconds(ms);
+}
+
+absl::Status EnsurePublications(PgConnection& conn, const StreamOptions& options) {
+  std::vector<std::string> literals;
+  for (const std::string& p : options.publications) literals.push_back(conn.QuoteLiteral(p));
+  PGCDC_ASSIGN_OR_RETURN(
+      QueryResult r, conn.Query(absl::StrCat("SELECT pubname FROM pg_publication WHERE pubname "
+                                             "IN (", absl::StrJoin(literals, ","), ")")));
+  for (const std::string& p : options.publications) {
+    bool found = false;
+    for (const auto& row : r.rows) found = found || (row[0] && *row[0] == p);
+    if (found) continue;
+    if (options.publication_tables.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "publication \"", p, "\" does not exist in database \"", conn.database(),
+          "\". Create it: CREATE PUBLICATION ", conn.QuoteIdentifier(p),
+          " FOR TABLE <tables>; (or pass the tables to publish so pgcdc creates it)"));
+    }
+    std::vector<std::string> tables;
+    for (const std::string& t : options.publication_tables) {
+      const size_t dot = t.find('.');
+      tables.push_back(dot == std::string::npos
+                           ? conn.QuoteIdentifier(t)
+                           : absl::StrCat(conn.QuoteIdentifier(t.substr(0, dot)), ".",
+                                          conn.QuoteIdentifier(t.substr(dot + 1))));
+    }
+    PGCDC_RETURN_IF_ERROR(conn.Exec(absl::StrCat("CREATE PUBLICATION ", conn.QuoteIdentifier(p),
+                                                 " FOR TABLE ", absl::StrJoin(tables, ", "))));
+  }
+  return absl::OkStatus();
+}
+
+struct SlotState {
+  bool exists = false;
+  uint64_t confirmed_flush_lsn = 0;
+};
+
+absl::StatusOr<SlotState> CheckSlot(PgConnection& conn, const StreamOptions& options) {
+  PGCDC_ASSIGN_OR_RETURN(
+      QueryResult r,
+      conn.Query(absl::StrCat(
+          "SELECT plugin, slot_type, database, active_pid, confirmed_flush_lsn, wal_status "
+          "FROM pg_replication_slots WHERE slot_name = ",
+          conn.QuoteLiteral(options.slot_name))));
+  SlotState state;
+  if (r.rows.empty()) return state;
+  state.exists = true;
+  const auto& row = r.rows[0];
+  const std::string& slot = options.slot_name;
+  if (row[1].value_or("") != "logical" || row[0].value_or("") != "pgoutput") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replication slot \"", slot, "\" uses plugin \"", row[0].value_or("(physical)"),
+        "\"; pgcdc needs a logical slot with pgoutput. Use another slot name, or drop it: "
+        "SELECT pg_drop_replication_slot('", slot, "')"));
+  }
+  if (row[2].value_or("") != conn.database()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replication slot \"", slot, "\" belongs to database \"", row[2].value_or(""),
+        "\", not \"", conn.database(), "\": connect to that database or use another slot"));
+  }
+  if (row[5] && *row[5] == "lost") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replication slot \"", slot, "\" is invalidated (wal_status = lost: the WAL it needed "
+        "was removed, see max_slot_wal_keep_size). Changes were lost; drop and recreate the "
+        "slot and re-snapshot the tables"));
+  }
+  if (row[3]) {
+    absl::Status status = absl::UnavailableError(absl::StrCat(
+        "replication slot \"", slot, "\" is in use by process ", *row[3],
+        ". Only one consumer can use a slot: stop the other one, or wait until "
+        "wal_sender_timeout ends a crashed consumer's session (to force it: SELECT "
+        "pg_terminate_backend(", *row[3], "))"));
+    status.SetPayload("pgcdc.dev/sqlstate", absl::Cord("55006"));
+    return status;
+  }
+  if (row[4]) {
+    PGCDC_ASSIGN_OR_RETURN(Lsn lsn, Lsn::Parse(*row[4]));
+    state.confirmed_flush_lsn = lsn.value();
+  }
+  return state;
+}
+
+absl::StatusOr<uint64_t> CreateSlot(PgConnection& conn, const StreamOptions& options,
+                                    int server_version) {
+  // No snapshot: streaming starts at the consistent point (snapshots are a separate
+  // feature). PG15 introduced the parenthesized option syntax.
+  const std::string snapshot =
+      server_version >= 150000 ? "(SNAPSHOT 'nothing')" : "NOEXPORT_SNAPSHOT";
+  absl::StatusOr<QueryResult> r =
+      conn.Query(absl::StrCat("CREATE_REPLICATION_SLOT ", conn.QuoteIdentifier(options.slot_name),
+                              " LOGICAL pgoutput ", snapshot));
+  if (!r.ok()) return r.status();
+  if (r->rows.empty() || !r->rows[0][1]) {
+    return absl::InternalError("CREATE_REPLICATION_SLOT returned no consistent point");
+  }
+  PGCDC_ASSIGN_OR_RETURN(Lsn lsn, Lsn::Parse(*r->rows[0][1]));
+  return lsn.value();
+}
+
+}  // namespace
+
+int MaxProtoVersion(int server_version) {
+  if (server_version >= 160000) return 4;
+  if (server_version >= 150000) return 3;
+  if (server_version >= 140000) return 2;
+  return 1;
+}
+
+std::string StartReplicationCommand(const PgConnection& conn, const std::string& slot,
+                                    uint64_t start_lsn, int proto_version, int server_version,
+                                    const std::vector<std::string>& publications) {
+  std::vector<std::string> quoted;
+  for (const std::string& p : publications) quoted.push_back(conn.QuoteIdentifier(p));
+  std::string command = absl::StrCat(
+      "START_REPLICATION SLOT ", conn.QuoteIdentifier(slot), " LOGICAL ",
+      Lsn(start_lsn).ToString(), " (proto_version '", proto_version, "', publication_names ",
+      conn.QuoteLiteral(absl::StrJoin(quoted, ",")));
+  // The server rejects options it does not know, so send each only where it exists.
+  if (server_version >= 140000) absl::StrAppend(&command, ", messages 'true'");
+  command.push_back(')');
+  return command;
+}
+
+absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& options) {
+  PGCDC_RETURN_IF_ERROR(Validate(options));
+  ReplicationSession session;
+  ConnectParams params;
+  params.dsn = options.dsn;
+  params.application_name = options.application_name;
+  params.connect_timeout = options.connect_timeout;
+  PGCDC_ASSIGN_OR_RETURN(session.conn, PgConnection::Connect(params));
+  PgConnection& conn = *session.conn;
+  session.server_version = conn.server_version();
+  PGCDC_RETURN_IF_ERROR(CheckWalLevel(conn));
+  PGCDC_RETURN_IF_ERROR(conn.Exec("IDENTIFY_SYSTEM"));
+  PGCDC_ASSIGN_OR_RETURN(session.wal_sender_timeout, WalSenderTimeout(conn));
+  PGCDC_RETURN_IF_ERROR(EnsurePublications(conn, options));
+
+  PGCDC_ASSIGN_OR_RETURN(SlotState slot, CheckSlot(conn, options));
+  if (!slot.exists) {
+    if (!options.create_slot) {
+      return absl::NotFoundError(absl::StrCat(
+          "replication slot \"", options.slot_name, "\" does not exist in database \"",
+          conn.database(), "\". Create it (create_slot = true / --create-slot) or check the "
+          "name"));
+    }
+    PGCDC_ASSIGN_OR_RETURN(slot.confirmed_flush_lsn,
+                           CreateSlot(conn, options, session.server_version));
+    session.slot_created = true;
+  }
+  session.confirmed_flush_lsn = slot.confirmed_flush_lsn;
+
+  const int max_version = MaxProtoVersion(session.server_version);
+  session.proto_version = options.proto_version == 0 ? max_version : options.proto_version;
+  if (session.proto_version > max_version) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "proto_version ", session.proto_version, " needs a newer server; this one (",
+        session.server_version, ") supports up to ", max_version));
+  }
+  const uint64_t start = options.start_lsn ? options.start_lsn->value() : 0;
+  PGCDC_RETURN_IF_ERROR(conn.StartCopyBoth(
+      StartReplicationCommand(conn, options.slot_name, start, session.proto_version,
+                              session.server_version, options.publications)));
+  return session;
+}
+
+}  // namespace pgcdc::internal

@@ -1,0 +1,39 @@
+// Opening a replication session: connect, check the server and the slot, create what
+// the options ask for, and enter COPY BOTH with the best pgoutput options.
+#ifndef PGCDC_CONNECTION_REPLICATION_SETUP_H_
+#define PGCDC_CONNECTION_REPLICATION_SETUP_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "connection/pg_connection.h"
+#include "pgcdc/options.h"
+
+namespace pgcdc::internal {
+
+struct ReplicationSession {
+  std::unique_ptr<PgConnection> conn;
+  int server_version = 0;
+  int proto_version = 1;
+  // 0 when the server never times out a silent client.
+  absl::Duration wal_sender_timeout = absl::Seconds(60);
+  uint64_t confirmed_flush_lsn = 0;  // the slot's position when we started
+  bool slot_created = false;
+};
+
+absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& options);
+
+// The highest pgoutput protocol version a server supports (1: PG10-13 ... 4: PG16+).
+int MaxProtoVersion(int server_version);
+
+// "START_REPLICATION SLOT ..." for these options (exposed for tests).
+std::string StartReplicationCommand(const PgConnection& conn, const std::string& slot,
+                                    uint64_t start_lsn, int proto_version, int server_version,
+                                    const std::vector<std::string>& publications);
+
+}  // namespace pgcdc::internal
+
+#endif  // PGCDC_CONNECTION_REPLICATION_SETUP_H_

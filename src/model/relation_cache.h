@@ -1,0 +1,61 @@
+// Relation and Type messages -> what is needed to decode tuples. pgoutput sends a
+// Relation before the first change of a table in a session and again after any
+// invalidation (ALTER TABLE, even mid-transaction), so the latest one always wins
+// (pgoutput.md §4.1). Relation/Type messages inside a stream block belong to that
+// streamed transaction: they live in an overlay until its commit (§4.8).
+#ifndef PGCDC_MODEL_RELATION_CACHE_H_
+#define PGCDC_MODEL_RELATION_CACHE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "protocol/pgoutput_messages.h"
+
+namespace pgcdc::internal {
+
+struct RelationInfo {
+  struct Column {
+    std::string name;
+    uint32_t type_oid = 0;    // as sent (a domain keeps its own OID)
+    uint32_t decode_oid = 0;  // built-in type whose text format the value has
+    bool key = false;
+  };
+  uint32_t oid = 0;
+  std::string schema;
+  std::string table;
+  char replica_identity = 'd';
+  std::vector<Column> columns;
+};
+
+class RelationCache {
+ public:
+  // `xid` set: the message came inside a stream block of top-level transaction xid.
+  void Apply(const Relation& relation, std::optional<uint32_t> stream_xid);
+  void Apply(const Type& type, std::optional<uint32_t> stream_xid);
+
+  // nullptr if the relation was never described (a protocol error for the caller).
+  const RelationInfo* Find(uint32_t relation_id, std::optional<uint32_t> stream_xid) const;
+
+  // A streamed transaction ended: merge (commit) or drop (abort) its overlay.
+  void CommitStream(uint32_t xid);
+  void AbortStream(uint32_t xid);
+  void Clear();
+
+ private:
+  struct Layer {
+    absl::flat_hash_map<uint32_t, std::shared_ptr<const RelationInfo>> relations;
+    absl::flat_hash_map<uint32_t, uint32_t> types;  // type oid -> decode oid
+  };
+  Layer& LayerFor(std::optional<uint32_t> stream_xid);
+  uint32_t DecodeOid(uint32_t type_oid, std::optional<uint32_t> stream_xid) const;
+
+  Layer base_;
+  absl::flat_hash_map<uint32_t, Layer> streams_;
+};
+
+}  // namespace pgcdc::internal
+
+#endif  // PGCDC_MODEL_RELATION_CACHE_H_

@@ -1,0 +1,59 @@
+#include "pgcdc/options.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace pgcdc {
+namespace {
+
+// Slot names: lower-case letters, digits and underscores, at most NAMEDATALEN - 1
+// bytes (ReplicationSlotValidateName in slot.c).
+absl::Status ValidateSlotName(const std::string& name) {
+  if (name.empty()) {
+    return absl::InvalidArgumentError("slot_name is required");
+  }
+  if (name.size() > 63) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("slot_name \"", name, "\" is longer than 63 bytes"));
+  }
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("slot_name \"", name,
+                       "\" may contain only lower-case letters, digits and underscores"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Validate(const StreamOptions& options) {
+  if (absl::Status s = ValidateSlotName(options.slot_name); !s.ok()) return s;
+  if (options.publications.empty()) {
+    return absl::InvalidArgumentError(
+        "publications is required: name at least one publication (CREATE PUBLICATION)");
+  }
+  for (const std::string& pub : options.publications) {
+    if (pub.empty()) return absl::InvalidArgumentError("empty publication name");
+  }
+  if (!options.publication_tables.empty() && options.publications.size() != 1) {
+    return absl::InvalidArgumentError(
+        "publication_tables needs exactly one publication to create");
+  }
+  if (options.proto_version < 0 || options.proto_version > 4) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "proto_version ", options.proto_version, " is not 0 (auto) or 1..4"));
+  }
+  if (options.status_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("status_interval must be positive");
+  }
+  if (options.max_duration && *options.max_duration < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("max_duration must not be negative");
+  }
+  if (options.idle_timeout && *options.idle_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("idle_timeout must be positive");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pgcdc

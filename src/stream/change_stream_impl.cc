@@ -1,0 +1,245 @@
+#include "stream/change_stream_impl.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "internal/logging.h"
+#include "internal/status_macros.h"
+#include "protocol/pgoutput_decoder.h"
+
+namespace pgcdc::internal {
+namespace {
+
+constexpr int64_t kPgEpochUnixMicros = 946684800000000;
+
+int64_t PgNow(absl::Time now) { return absl::ToUnixMicros(now) - kPgEpochUnixMicros; }
+
+// The walsender ends a session it has not heard from for wal_sender_timeout; report
+// at a third of it so one late report is harmless, and at least every 10 s like
+// pg_recvlogical.
+absl::Duration HeartbeatInterval(absl::Duration wal_sender_timeout) {
+  if (wal_sender_timeout <= absl::ZeroDuration()) return absl::Seconds(10);
+  return std::clamp(wal_sender_timeout / 3, absl::Milliseconds(100), absl::Seconds(10));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ChangeStreamImpl>> ChangeStreamImpl::Open(
+    StreamOptions options) {
+  PGCDC_ASSIGN_OR_RETURN(ReplicationSession session, OpenReplicationSession(options));
+  std::unique_ptr<ChangeStreamImpl> impl(
+      new ChangeStreamImpl(std::move(options), std::move(session)));
+  if (pipe2(impl->wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return absl::InternalError("pipe2 failed");
+  }
+  impl->guard_ = std::thread([p = impl.get()] { p->GuardLoop(); });
+  return impl;
+}
+
+ChangeStreamImpl::ChangeStreamImpl(StreamOptions options, ReplicationSession session)
+    : options_(std::move(options)),
+      session_(std::move(session)),
+      assembler_(session_.proto_version),
+      progress_(session_.confirmed_flush_lsn),
+      heartbeat_interval_(HeartbeatInterval(session_.wal_sender_timeout)) {
+  started_ = absl::Now();
+  last_change_time_ = started_;
+  last_status_sent_ = started_;
+  next_checkpoint_ = started_ + options_.status_interval;
+  Log(options_.log_sink, LogLevel::kInfo,
+      absl::StrCat("streaming slot ", options_.slot_name, " from ",
+                   Lsn(session_.confirmed_flush_lsn).ToString(), " with pgoutput protocol v",
+                   session_.proto_version));
+}
+
+ChangeStreamImpl::~ChangeStreamImpl() {
+  if (absl::Status s = Close(); !s.ok()) {
+    Log(options_.log_sink, LogLevel::kWarning, absl::StrCat("closing the stream: ", s.message()));
+  }
+  for (int fd : wake_pipe_) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Poll(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  while (!done()) {
+    const absl::Time now = absl::Now();
+    if (!ready_.empty()) {
+      if (std::optional<Change> change = Deliver(now)) return change;
+      continue;
+    }
+    if (StopConditionMet(now)) break;
+    if (absl::Status s = ReportProgress(now, /*force=*/false); !s.ok()) return Fail(s);
+    if (now >= deadline) return std::nullopt;
+    absl::StatusOr<ReceiveResult> r = session_.conn->Receive(
+        NextWakeup(deadline), wake_pipe_[0],
+        [this](std::string_view data) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return HandleCopyData(data);
+        });
+    if (!r.ok()) return Fail(r.status());
+    if (*r == ReceiveResult::kEndOfStream) {
+      connected_ = false;
+      return Fail(absl::UnavailableError(
+          "the server ended the replication stream (is it shutting down?); reconnect to "
+          "resume from the last checkpoint"));
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Change> ChangeStreamImpl::Deliver(absl::Time now) {
+  if (BeyondStop(ready_.front())) {
+    ready_.clear();
+    done_.store(true, std::memory_order_release);
+    return std::nullopt;
+  }
+  Change change = std::move(ready_.front());
+  ready_.pop_front();
+  progress_.Delivered(AckPosition(change));
+  last_change_time_ = now;
+  if (options_.stop_at_lsn && change.last_in_transaction() &&
+      change.end_lsn() >= options_.stop_at_lsn->value()) {
+    stop_after_delivered_ = true;
+  }
+  return change;
+}
+
+bool ChangeStreamImpl::BeyondStop(const Change& change) const {
+  // Like pg_recvlogical --endpos: nothing that starts after the stop position.
+  return options_.stop_at_lsn && change.commit_lsn() > options_.stop_at_lsn->value();
+}
+
+bool ChangeStreamImpl::StopConditionMet(absl::Time now) {
+  const bool stop = cancelled_.load(std::memory_order_acquire) || stop_after_delivered_ ||
+                    (options_.max_duration && now - started_ >= *options_.max_duration) ||
+                    (options_.idle_timeout && now - last_change_time_ >= *options_.idle_timeout);
+  if (stop) done_.store(true, std::memory_order_release);
+  return stop;
+}
+
+absl::Time ChangeStreamImpl::NextWakeup(absl::Time deadline) const {
+  absl::Time t = std::min(deadline, last_status_sent_ + heartbeat_interval_);
+  if (progress_.has_unconfirmed()) t = std::min(t, next_checkpoint_);
+  if (options_.max_duration) t = std::min(t, started_ + *options_.max_duration);
+  if (options_.idle_timeout) t = std::min(t, last_change_time_ + *options_.idle_timeout);
+  return t;
+}
+
+absl::Status ChangeStreamImpl::HandleCopyData(std::string_view data) {
+  PGCDC_ASSIGN_OR_RETURN(CopyDataMessage message, DecodeCopyData(data));
+  if (const auto* x = std::get_if<XLogData>(&message)) {
+    received_lsn_ = std::max({received_lsn_, x->data_start, x->wal_end});
+    return assembler_.Process(*x, &ready_);
+  }
+  const auto& keepalive = std::get<PrimaryKeepalive>(message);
+  received_lsn_ = std::max(received_lsn_, keepalive.wal_end);
+  const bool nothing_pending = ready_.empty() && !assembler_.has_pending();
+  progress_.Keepalive(keepalive.wal_end, nothing_pending);
+  if (options_.stop_at_lsn && nothing_pending &&
+      keepalive.wal_end >= options_.stop_at_lsn->value()) {
+    stop_after_delivered_ = true;
+  }
+  // The walsender asks for a reply when half of wal_sender_timeout has passed
+  // without hearing from us; answer at once.
+  if (keepalive.reply_requested) return SendStatus(absl::Now(), false);
+  return absl::OkStatus();
+}
+
+absl::Status ChangeStreamImpl::ReportProgress(absl::Time now, bool force) {
+  if (!connected_) return absl::OkStatus();
+  if (progress_.has_unconfirmed() && (force || now >= next_checkpoint_)) {
+    const uint64_t position = progress_.acked();
+    if (options_.on_checkpoint) {
+      absl::Status s = options_.on_checkpoint({options_.slot_name, Lsn(position), now});
+      if (!s.ok()) {
+        return absl::AbortedError(absl::StrCat(
+            "on_checkpoint failed for position ", Lsn(position).ToString(),
+            "; the slot was not moved: ", s.message()));
+      }
+    }
+    progress_.Confirmed(position);
+    next_checkpoint_ = now + options_.status_interval;
+    return SendStatus(now, false);
+  }
+  if (force || now - last_status_sent_ >= heartbeat_interval_) return SendStatus(now, false);
+  return absl::OkStatus();
+}
+
+absl::Status ChangeStreamImpl::SendStatus(absl::Time now, bool reply_requested) {
+  // Only `flushed` moves the slot; `written` shows what we received
+  // (pg_stat_replication.write_lsn). Never report a flush position that was not
+  // confirmed by the checkpoint callback.
+  const uint64_t flushed = progress_.confirmed();
+  const std::array<char, 34> message = EncodeStandbyStatusUpdate(
+      std::max(received_lsn_, flushed), flushed, flushed, PgNow(now), reply_requested);
+  last_status_sent_ = now;
+  return session_.conn->SendCopyData(std::string_view(message.data(), message.size()));
+}
+
+absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Fail(absl::Status status) {
+  done_.store(true, std::memory_order_release);
+  ready_.clear();
+  return status;
+}
+
+absl::Status ChangeStreamImpl::Close() {
+  StopGuard();
+  absl::MutexLock lock(&mu_);
+  done_.store(true, std::memory_order_release);
+  if (session_.conn == nullptr) return absl::OkStatus();
+  absl::Status status = absl::OkStatus();
+  if (connected_) {
+    status = ReportProgress(absl::Now(), /*force=*/true);
+    absl::Status end = session_.conn->EndCopyBoth(absl::Seconds(5));
+    if (status.ok() && !end.ok()) {
+      Log(options_.log_sink, LogLevel::kWarning,
+          absl::StrCat("ending replication: ", end.message()));
+    }
+  }
+  session_.conn.reset();
+  return status;
+}
+
+void ChangeStreamImpl::Cancel() {
+  cancelled_.store(true, std::memory_order_release);
+  // write() is async-signal-safe: Cancel() may run in a signal handler.
+  if (wake_pipe_[1] >= 0) {
+    const char byte = 1;
+    ssize_t ignored = write(wake_pipe_[1], &byte, 1);
+    (void)ignored;
+  }
+}
+
+void ChangeStreamImpl::GuardLoop() {
+  // While the application is between calls the socket is not read, so the server
+  // hears nothing from us; report the confirmed position before wal_sender_timeout.
+  absl::MutexLock guard_lock(&guard_mu_);
+  while (!guard_stop_) {
+    guard_mu_.AwaitWithTimeout(absl::Condition(&guard_stop_), heartbeat_interval_ / 4);
+    if (guard_stop_ || !mu_.TryLock()) continue;
+    const absl::Time now = absl::Now();
+    absl::Status s = absl::OkStatus();
+    if (connected_ && session_.conn != nullptr && now - last_status_sent_ >= heartbeat_interval_) {
+      s = SendStatus(now, false);
+    }
+    mu_.Unlock();
+    if (!s.ok()) {
+      Log(options_.log_sink, LogLevel::kWarning,
+          absl::StrCat("keepalive while the application is busy: ", s.message()));
+    }
+  }
+}
+
+void ChangeStreamImpl::StopGuard() {
+  {
+    absl::MutexLock lock(&guard_mu_);
+    guard_stop_ = true;
+  }
+  if (guard_.joinable()) guard_.join();
+}
+
+}  // namespace pgcdc::internal

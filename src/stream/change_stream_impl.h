@@ -1,0 +1,95 @@
+// The ChangeStream state machine: reads CopyData from the walsender, assembles changes,
+// tracks acknowledged progress and reports it to the server.
+#ifndef PGCDC_STREAM_CHANGE_STREAM_IMPL_H_
+#define PGCDC_STREAM_CHANGE_STREAM_IMPL_H_
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "connection/replication_setup.h"
+#include "model/change_assembler.h"
+#include "pgcdc/change.h"
+#include "pgcdc/options.h"
+#include "stream/progress.h"
+
+namespace pgcdc::internal {
+
+class ChangeStreamImpl {
+ public:
+  static absl::StatusOr<std::unique_ptr<ChangeStreamImpl>> Open(StreamOptions options);
+  ~ChangeStreamImpl();
+
+  // Waits until `deadline` for the next change; nullopt with done() false = timeout.
+  absl::StatusOr<std::optional<Change>> Poll(absl::Time deadline);
+  bool done() const { return done_.load(std::memory_order_acquire); }
+
+  void Ack(const Change& change) { progress_.Ack(AckPosition(change)); }
+  void Ack(Lsn lsn) { progress_.Ack(lsn.value()); }
+  absl::Status Close();
+  void Cancel();
+
+  Lsn acked_lsn() const { return Lsn(progress_.acked()); }
+  Lsn confirmed_flush_lsn() const { return Lsn(progress_.confirmed()); }
+
+  // The position that confirms `change` and everything delivered before it: the end of
+  // its transaction if it is the last change of it; otherwise its commit LSN, because
+  // a restart at that position re-sends exactly the transactions committing at or
+  // after it (pgoutput.md §3.4, §4.6), i.e. this one, whole.
+  static uint64_t AckPosition(const Change& change) {
+    return change.last_in_transaction() ? change.end_lsn() : change.commit_lsn();
+  }
+
+ private:
+  ChangeStreamImpl(StreamOptions options, ReplicationSession session);
+
+  absl::Status HandleCopyData(std::string_view data) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stop conditions that end the stream now; sets done_.
+  bool StopConditionMet(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether `change` lies beyond stop_at_lsn and must not be delivered.
+  bool BeyondStop(const Change& change) const;
+  std::optional<Change> Deliver(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Checkpoint (callback + flush) when due or forced; otherwise a heartbeat when due.
+  absl::Status ReportProgress(absl::Time now, bool force) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SendStatus(absl::Time now, bool reply_requested)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Time NextWakeup(absl::Time deadline) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::optional<Change>> Fail(absl::Status status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void GuardLoop();
+  void StopGuard();
+
+  const StreamOptions options_;
+  absl::Mutex mu_;  // held by Poll() and Close(); the guard thread only try-locks it
+  ReplicationSession session_ ABSL_GUARDED_BY(mu_);
+  ChangeAssembler assembler_ ABSL_GUARDED_BY(mu_);
+  std::deque<Change> ready_ ABSL_GUARDED_BY(mu_);
+  Progress progress_;
+  const absl::Duration heartbeat_interval_;
+
+  uint64_t received_lsn_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time started_;
+  absl::Time last_change_time_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_status_sent_ ABSL_GUARDED_BY(mu_);
+  absl::Time next_checkpoint_ ABSL_GUARDED_BY(mu_);
+  bool stop_after_delivered_ ABSL_GUARDED_BY(mu_) = false;
+  bool connected_ ABSL_GUARDED_BY(mu_) = true;
+
+  std::atomic<bool> done_{false};
+  std::atomic<bool> cancelled_{false};
+  int wake_pipe_[2] = {-1, -1};
+
+  absl::Mutex guard_mu_;
+  bool guard_stop_ ABSL_GUARDED_BY(guard_mu_) = false;
+  std::thread guard_;
+};
+
+}  // namespace pgcdc::internal
+
+#endif  // PGCDC_STREAM_CHANGE_STREAM_IMPL_H_
