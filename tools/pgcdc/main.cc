@@ -1,0 +1,43 @@
+// pgcdc: stream decoded PostgreSQL changes (see `pgcdc help`).
+#include <cstdio>
+#include <cstring>
+
+#include "commands.h"
+#include "pgcdc/version.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "pgcdc " PGCDC_VERSION_STRING " - change data capture for PostgreSQL\n"
+    "\n"
+    "usage:\n"
+    "  pgcdc demo      start a private PostgreSQL, write changes, stream them (JSON lines)\n"
+    "  pgcdc stream --dsn DSN --slot NAME --publication NAME [--create-slot]\n"
+    "               [--table SCHEMA.TABLE ...] [--format json|protobuf]\n"
+    "               [--max-duration S] [--idle-timeout S] [--stop-at-lsn LSN]\n"
+    "               [--start-lsn LSN] [--status-interval S]\n"
+    "               one JSON object per change on stdout; progress is acknowledged\n"
+    "               after the output is flushed\n"
+    "  pgcdc check --dsn DSN [--publication NAME ...]\n"
+    "               preflight: wal_level, privileges, free slots and senders,\n"
+    "               replica identity of published tables; exit 1 on any problem\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") ||
+      !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::puts(PGCDC_VERSION_STRING);
+    return 0;
+  }
+  const char* command = argv[1];
+  if (!std::strcmp(command, "stream")) return pgcdc::cli::RunStream(argc - 2, argv + 2);
+  if (!std::strcmp(command, "check")) return pgcdc::cli::RunCheck(argc - 2, argv + 2);
+  if (!std::strcmp(command, "demo")) return pgcdc::cli::RunDemo(argc - 2, argv + 2);
+  std::fprintf(stderr, "pgcdc: unknown command \"%s\"\n\n%s", command, kUsage);
+  return 2;
+}

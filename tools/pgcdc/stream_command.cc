@@ -1,0 +1,149 @@
+#include "stream_command.h"
+
+#include <csignal>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "args.h"
+#include "commands.h"
+
+namespace pgcdc::cli {
+namespace {
+
+ChangeStream* g_stream = nullptr;
+
+void OnSignal(int) {
+  if (g_stream != nullptr) g_stream->Cancel();
+}
+
+void WriteChange(const Change& change, OutputFormat format, FILE* out) {
+  if (format == OutputFormat::kJson) {
+    std::string line = ToJson(change);
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), out);
+    return;
+  }
+  // Length-delimited (varint size, then the message): protobuf's stream convention.
+  std::string bytes = change.SerializeAsString();
+  unsigned char prefix[10];
+  size_t n = 0;
+  for (uint64_t size = bytes.size(); ; size >>= 7) {
+    prefix[n++] = static_cast<unsigned char>((size & 0x7F) | (size > 0x7F ? 0x80 : 0));
+    if (size <= 0x7F) break;
+  }
+  std::fwrite(prefix, 1, n, out);
+  std::fwrite(bytes.data(), 1, bytes.size(), out);
+}
+
+absl::StatusOr<StreamOptions> OptionsFromArgs(const Args& args) {
+  StreamOptions options;
+  options.dsn = args.Get("dsn").value_or("");
+  options.slot_name = args.Get("slot").value_or("");
+  options.publications = args.GetAll("publication");
+  options.publication_tables = args.GetAll("table");
+  options.create_slot = args.Has("create-slot");
+  auto seconds = [&](const char* name, std::optional<absl::Duration>* out) -> absl::Status {
+    absl::StatusOr<std::optional<absl::Duration>> d = args.GetSeconds(name);
+    if (!d.ok()) return d.status();
+    *out = *d;
+    return absl::OkStatus();
+  };
+  if (absl::Status s = seconds("max-duration", &options.max_duration); !s.ok()) return s;
+  if (absl::Status s = seconds("idle-timeout", &options.idle_timeout); !s.ok()) return s;
+  std::optional<absl::Duration> interval;
+  if (absl::Status s = seconds("status-interval", &interval); !s.ok()) return s;
+  if (interval) options.status_interval = *interval;
+  for (const char* name : {"stop-at-lsn", "start-lsn"}) {
+    if (std::optional<std::string> text = args.Get(name); text && !text->empty()) {
+      absl::StatusOr<Lsn> lsn = Lsn::Parse(*text);
+      if (!lsn.ok()) return lsn.status();
+      (std::string(name) == "start-lsn" ? options.start_lsn : options.stop_at_lsn) = *lsn;
+    }
+  }
+  if (options.dsn.empty()) return absl::InvalidArgumentError("--dsn is required");
+  return options;
+}
+
+}  // namespace
+
+absl::StatusOr<OutputFormat> ParseFormat(const std::string& text) {
+  if (text == "json") return OutputFormat::kJson;
+  if (text == "protobuf") return OutputFormat::kProtobuf;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--format must be json or protobuf, not \"", text, "\""));
+}
+
+absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, OutputFormat format, FILE* out,
+                                     int flush_every) {
+  g_stream = &stream;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  uint64_t rows = 0;
+  int unflushed = 0;
+  std::optional<Change> last;
+  auto flush = [&] {
+    std::fflush(out);
+    if (last) stream.Ack(*last);
+    last.reset();
+    unflushed = 0;
+  };
+  absl::Status status = absl::OkStatus();
+  while (true) {
+    absl::StatusOr<std::optional<Change>> next = stream.Poll(absl::Milliseconds(100));
+    if (!next.ok()) {
+      status = next.status();
+      break;
+    }
+    if (!*next) {
+      flush();
+      if (stream.done()) break;
+      continue;
+    }
+    const Change& change = **next;
+    WriteChange(change, format, out);
+    const v1::Operation op = change.op();
+    rows += op == v1::OPERATION_INSERT || op == v1::OPERATION_UPDATE ||
+            op == v1::OPERATION_DELETE;
+    last = std::move(**next);
+    if (++unflushed >= flush_every) flush();
+  }
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  g_stream = nullptr;
+  absl::Status closed = stream.Close();
+  if (!status.ok()) return status;
+  if (!closed.ok()) return closed;
+  return rows;
+}
+
+int RunStream(int argc, char** argv) {
+  absl::StatusOr<Args> args = Args::Parse(
+      argc, argv,
+      {"dsn", "slot", "publication", "table", "format", "max-duration", "idle-timeout",
+       "stop-at-lsn", "start-lsn", "status-interval"},
+      {"create-slot"});
+  absl::StatusOr<StreamOptions> options =
+      args.ok() ? OptionsFromArgs(*args) : absl::StatusOr<StreamOptions>(args.status());
+  absl::StatusOr<OutputFormat> format =
+      args.ok() ? ParseFormat(args->Get("format").value_or("json")) : args.status();
+  if (!options.ok() || !format.ok()) {
+    std::cerr << "pgcdc stream: " << (options.ok() ? format.status() : options.status()).message()
+              << "\n";
+    return 2;
+  }
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(*std::move(options));
+  if (!stream.ok()) {
+    std::cerr << "pgcdc stream: " << stream.status().message() << "\n";
+    return 1;
+  }
+  absl::StatusOr<uint64_t> rows = PumpChanges(*stream, *format, stdout);
+  if (!rows.ok()) {
+    std::cerr << "pgcdc stream: " << rows.status().message() << "\n";
+    return 1;
+  }
+  std::cerr << "pgcdc stream: " << *rows << " row changes; confirmed up to "
+            << stream->confirmed_flush_lsn().ToString() << "\n";
+  return 0;
+}
+
+}  // namespace pgcdc::cli
