@@ -1,0 +1,120 @@
+// Bad configuration gives a clear error that names the problem and the fix.
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pgcdc/pgcdc.h"
+#include "integration/testing/postgres_fixture.h"
+#include "integration/testing/stream_helpers.h"
+
+namespace pgcdc::testing {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+class ErrorsTest : public PostgresTest {
+ protected:
+  void SetUp() override {
+    PostgresTest::SetUp();
+    slot_ = UniqueName("slot");
+    guard_ = std::make_unique<ReplicationSlotGuard>(slot_);
+    ASSERT_TRUE(pg().Exec("CREATE TABLE t (id int PRIMARY KEY); "
+                          "CREATE PUBLICATION pub FOR TABLE t;",
+                          dbname())
+                    .ok());
+  }
+  StreamOptions Options() { return MakeOptions(pg().Dsn(dbname()), slot_, "pub"); }
+
+  std::string slot_;
+  std::unique_ptr<ReplicationSlotGuard> guard_;
+};
+
+std::string Message(const absl::Status& s) { return std::string(s.message()); }
+
+TEST_F(ErrorsTest, WalLevelNotLogical) {
+  internal::EmbeddedPostgresOptions pg_options;
+  pg_options.extra_conf = {"wal_level = replica"};
+  absl::StatusOr<std::unique_ptr<internal::EmbeddedPostgres>> replica =
+      internal::EmbeddedPostgres::Start(pg_options);
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  StreamOptions options = MakeOptions((*replica)->Dsn(), "s", "pub");
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Message(stream.status()),
+              AllOf(HasSubstr("wal_level = replica"), HasSubstr("ALTER SYSTEM SET wal_level = logical")));
+  EXPECT_FALSE(IsRetryable(stream.status()));
+}
+
+TEST_F(ErrorsTest, MissingPublication) {
+  StreamOptions options = Options();
+  options.publications = {"nope"};
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Message(stream.status()),
+              AllOf(HasSubstr("publication \"nope\" does not exist"),
+                    HasSubstr("CREATE PUBLICATION")));
+}
+
+TEST_F(ErrorsTest, RoleWithoutReplicationPrivilege) {
+  const std::string role = UniqueName("plain");
+  ASSERT_TRUE(pg().Exec("CREATE ROLE " + role + " LOGIN", dbname()).ok());
+  StreamOptions options = Options();
+  options.dsn = pg().Dsn(dbname(), role);
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kPermissionDenied) << stream.status();
+  EXPECT_THAT(Message(stream.status()),
+              AllOf(HasSubstr("REPLICATION"), HasSubstr("ALTER ROLE")));
+}
+
+TEST_F(ErrorsTest, SlotAlreadyInUse) {
+  absl::StatusOr<ChangeStream> first = ChangeStream::Open(Options());
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<ChangeStream> second = ChangeStream::Open(Options());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(Message(second.status()),
+              AllOf(HasSubstr("in use by process"), HasSubstr("pg_terminate_backend")));
+  EXPECT_EQ(SqlState(second.status()), "55006");
+  EXPECT_TRUE(IsRetryable(second.status()));
+}
+
+TEST_F(ErrorsTest, MissingSlotWithoutCreate) {
+  StreamOptions options = Options();
+  options.create_slot = false;
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(Message(stream.status()), HasSubstr("create_slot"));
+}
+
+TEST_F(ErrorsTest, SlotWithAnotherPlugin) {
+  ASSERT_TRUE(pg().Exec("SELECT pg_create_logical_replication_slot('" + slot_ +
+                            "', 'test_decoding')",
+                        dbname())
+                  .ok());
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(Options());
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Message(stream.status()), HasSubstr("test_decoding"));
+}
+
+TEST_F(ErrorsTest, BadDsnAndUnreachableServer) {
+  StreamOptions options = Options();
+  options.dsn = "host=127.0.0.1 nonsense_key=1";
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(stream.status()), HasSubstr("invalid DSN"));
+
+  options.dsn = "postgresql://postgres@127.0.0.1:1/postgres";
+  stream = ChangeStream::Open(options);
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(Message(stream.status()), HasSubstr("Is the server running"));
+}
+
+TEST_F(ErrorsTest, InvalidOptionsAreRejectedBeforeConnecting) {
+  StreamOptions options = Options();
+  options.slot_name = "Bad-Name";
+  EXPECT_EQ(ChangeStream::Open(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options = Options();
+  options.publications.clear();
+  EXPECT_EQ(ChangeStream::Open(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace pgcdc::testing

@@ -1,0 +1,84 @@
+#include "integration/testing/stream_helpers.h"
+
+#include "gtest/gtest.h"
+#include "integration/testing/postgres_fixture.h"
+
+namespace pgcdc::testing {
+
+std::vector<Change> ReadChanges(ChangeStream& stream, size_t count, absl::Duration timeout) {
+  std::vector<Change> out;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (out.size() < count && absl::Now() < deadline) {
+    absl::StatusOr<std::optional<Change>> next = stream.Poll(deadline - absl::Now());
+    if (!next.ok()) {
+      ADD_FAILURE() << "stream error after " << out.size() << " changes: " << next.status();
+      return out;
+    }
+    if (*next) out.push_back(std::move(**next));
+    if (stream.done()) break;
+  }
+  EXPECT_EQ(out.size(), count) << "changes received before the timeout";
+  return out;
+}
+
+std::vector<Change> ReadFor(ChangeStream& stream, absl::Duration duration) {
+  std::vector<Change> out;
+  const absl::Time deadline = absl::Now() + duration;
+  while (absl::Now() < deadline && !stream.done()) {
+    absl::StatusOr<std::optional<Change>> next = stream.Poll(deadline - absl::Now());
+    if (!next.ok()) {
+      ADD_FAILURE() << "stream error: " << next.status();
+      break;
+    }
+    if (*next) out.push_back(std::move(**next));
+  }
+  return out;
+}
+
+const v1::Value& ValueOf(const v1::Row& row, const std::string& name) {
+  for (const v1::Column& c : row.columns()) {
+    if (c.name() == name) return c.value();
+  }
+  ADD_FAILURE() << "no column " << name << " in " << row.ShortDebugString();
+  return v1::Value::default_instance();
+}
+
+bool HasColumn(const v1::Row& row, const std::string& name) {
+  for (const v1::Column& c : row.columns()) {
+    if (c.name() == name) return true;
+  }
+  return false;
+}
+
+StreamOptions MakeOptions(const std::string& dsn, const std::string& slot,
+                          const std::string& publication) {
+  StreamOptions options;
+  options.dsn = dsn;
+  options.slot_name = slot;
+  options.publications = {publication};
+  options.create_slot = true;
+  options.status_interval = absl::Milliseconds(200);
+  return options;
+}
+
+namespace {
+
+uint64_t LsnScalar(const std::string& sql) {
+  absl::StatusOr<internal::EmbeddedPostgres*> pg = SharedPostgres();
+  if (!pg.ok()) return 0;
+  auto rows = (*pg)->Query(sql);
+  if (!rows.ok() || rows->empty() || !(*rows)[0][0]) return 0;
+  absl::StatusOr<Lsn> lsn = Lsn::Parse(*(*rows)[0][0]);
+  return lsn.ok() ? lsn->value() : 0;
+}
+
+}  // namespace
+
+uint64_t ConfirmedFlushLsn(const std::string& slot) {
+  return LsnScalar("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '" +
+                   slot + "'");
+}
+
+uint64_t CurrentWalLsn() { return LsnScalar("SELECT pg_current_wal_insert_lsn()"); }
+
+}  // namespace pgcdc::testing

@@ -1,0 +1,37 @@
+// Helpers for integration tests that stream from the shared private PostgreSQL.
+#ifndef PGCDC_TESTS_INTEGRATION_TESTING_STREAM_HELPERS_H_
+#define PGCDC_TESTS_INTEGRATION_TESTING_STREAM_HELPERS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pgcdc/pgcdc.h"
+
+namespace pgcdc::testing {
+
+// Reads until `count` changes arrived or `timeout` passed (then fails the test).
+std::vector<Change> ReadChanges(ChangeStream& stream, size_t count,
+                                absl::Duration timeout = absl::Seconds(20));
+
+// Polls for `duration` and returns whatever arrived (to assert that nothing more does).
+std::vector<Change> ReadFor(ChangeStream& stream, absl::Duration duration);
+
+// The value of column `name` in `row`; a test failure (and a null value) if absent.
+const v1::Value& ValueOf(const v1::Row& row, const std::string& name);
+bool HasColumn(const v1::Row& row, const std::string& name);
+
+// Per-test names and options for a stream on `publication` in `dbname`.
+StreamOptions MakeOptions(const std::string& dsn, const std::string& slot,
+                          const std::string& publication);
+
+// The slot's confirmed_flush_lsn as the server reports it (0 if the slot is missing).
+uint64_t ConfirmedFlushLsn(const std::string& slot);
+
+// The server's current WAL insert position.
+uint64_t CurrentWalLsn();
+
+}  // namespace pgcdc::testing
+
+#endif  // PGCDC_TESTS_INTEGRATION_TESTING_STREAM_HELPERS_H_
