@@ -124,8 +124,12 @@ void ChangeAssembler::Deliver(Transaction txn, uint64_t commit_lsn, uint64_t end
     change.set_xid(txn.xid);
     change.set_commit_time_us(commit_time_us);
     change.set_last_in_transaction(i + 1 == n);
-    ready->push_back(std::move(change));
   }
+  if (ready->empty()) {
+    ready->swap(txn.changes);
+    return;
+  }
+  for (v1::Change& change : txn.changes) ready->push_back(std::move(change));
 }
 
 absl::StatusOr<ChangeAssembler::Transaction*> ChangeAssembler::Current(
@@ -284,7 +288,7 @@ absl::Status ChangeAssembler::HandleStreamAbort(const StreamAbort& abort) {
   Transaction& txn = it->second;
   for (size_t i = 0; i < txn.subxids.size(); ++i) {
     if (txn.subxids[i] == abort.subxid) {
-      txn.changes.resize(i);
+      txn.changes.erase(txn.changes.begin() + static_cast<std::ptrdiff_t>(i), txn.changes.end());
       txn.subxids.resize(i);
       break;
     }

@@ -25,7 +25,8 @@ struct PendingTransaction {
   uint32_t xid = 0;
   uint64_t commit_lsn = 0;
   int64_t commit_time = 0;
-  std::vector<v1::Change> changes;
+  // A deque: growing it never moves or reallocates the records already buffered.
+  std::deque<v1::Change> changes;
   std::vector<uint32_t> subxids;  // per change (streams only): who made it
 };
 

@@ -72,6 +72,7 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Poll(absl::Time deadline
       if (std::optional<Change> change = Deliver(now)) return change;
       continue;
     }
+    AfterDrained();
     if (StopConditionMet(now)) break;
     if (absl::Status s = ReportProgress(now, /*force=*/false); !s.ok()) return Fail(s);
     if (now >= deadline) return std::nullopt;
@@ -108,6 +109,17 @@ std::optional<Change> ChangeStreamImpl::Deliver(absl::Time now) {
   return change;
 }
 
+void ChangeStreamImpl::AfterDrained() {
+  // The last keepalive's position covers everything the server had sent before it;
+  // with all of that delivered (and, for the slot, acknowledged) it is safe to confirm
+  // and it tells whether the stop position was reached (pgoutput.md §2.2, §2.3).
+  if (keepalive_wal_end_ == 0 || assembler_.has_pending()) return;
+  progress_.Keepalive(keepalive_wal_end_, /*nothing_pending=*/true);
+  if (options_.stop_at_lsn && keepalive_wal_end_ >= options_.stop_at_lsn->value()) {
+    stop_after_delivered_ = true;
+  }
+}
+
 bool ChangeStreamImpl::BeyondStop(const Change& change) const {
   // Like pg_recvlogical --endpos: nothing that starts after the stop position.
   return options_.stop_at_lsn && change.commit_lsn() > options_.stop_at_lsn->value();
@@ -137,12 +149,9 @@ absl::Status ChangeStreamImpl::HandleCopyData(std::string_view data) {
   }
   const auto& keepalive = std::get<PrimaryKeepalive>(message);
   received_lsn_ = std::max(received_lsn_, keepalive.wal_end);
-  const bool nothing_pending = ready_.empty() && !assembler_.has_pending();
-  progress_.Keepalive(keepalive.wal_end, nothing_pending);
-  if (options_.stop_at_lsn && nothing_pending &&
-      keepalive.wal_end >= options_.stop_at_lsn->value()) {
-    stop_after_delivered_ = true;
-  }
+  // Applied once everything received before it has been delivered (AfterDrained): the
+  // server may not send another keepalive for a long time after this one.
+  keepalive_wal_end_ = std::max(keepalive_wal_end_, keepalive.wal_end);
   // The walsender asks for a reply when half of wal_sender_timeout has passed
   // without hearing from us; answer at once.
   if (keepalive.reply_requested) return SendStatus(absl::Now(), false);

@@ -54,6 +54,8 @@ class ChangeStreamImpl {
   bool StopConditionMet(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether `change` lies beyond stop_at_lsn and must not be delivered.
   bool BeyondStop(const Change& change) const;
+  // Called when every received change was delivered: applies the last keepalive.
+  void AfterDrained() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::optional<Change> Deliver(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Checkpoint (callback + flush) when due or forced; otherwise a heartbeat when due.
   absl::Status ReportProgress(absl::Time now, bool force) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -74,6 +76,7 @@ class ChangeStreamImpl {
   const absl::Duration heartbeat_interval_;
 
   uint64_t received_lsn_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t keepalive_wal_end_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time started_;
   absl::Time last_change_time_ ABSL_GUARDED_BY(mu_);
   absl::Time last_status_sent_ ABSL_GUARDED_BY(mu_);

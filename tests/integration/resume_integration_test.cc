@@ -208,6 +208,34 @@ TEST_F(ResumeTest, StopAtLsnEndsCleanlyAfterThatTransaction) {
   EXPECT_THAT(Ids(c), ::testing::ElementsAre(1, 2, 3));
 }
 
+// The stop position lies after the last transaction (as with pg_recvlogical --endpos
+// after a CHECKPOINT): only a keepalive can tell that it was reached, and it may arrive
+// together with the last transaction, before that is delivered.
+TEST_F(ResumeTest, StopAtLsnReachedThroughKeepaliveEndsPromptly) {
+  { ChangeStream create = OpenStream(Options()); }
+  for (int i = 1; i <= 20; ++i) Exec("INSERT INTO t VALUES (" + std::to_string(i) + ", 'a')");
+  Exec("CHECKPOINT");
+  const uint64_t stop = CurrentWalLsn();
+  StreamOptions options = Options();
+  options.stop_at_lsn = Lsn(stop);
+  ChangeStream stream = OpenStream(options);
+  const absl::Time start = absl::Now();
+  size_t n = 0;
+  while (!stream.done() && absl::Now() - start < absl::Seconds(10)) {
+    absl::StatusOr<std::optional<Change>> next = stream.Poll(absl::Seconds(1));
+    ASSERT_TRUE(next.ok()) << next.status();
+    if (*next) {
+      ++n;
+      stream.Ack(**next);
+    }
+  }
+  EXPECT_TRUE(stream.done());
+  EXPECT_EQ(n, 20u);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  ASSERT_TRUE(stream.Close().ok());
+  EXPECT_GE(ConfirmedFlushLsn(slot_), stop);
+}
+
 TEST_F(ResumeTest, IdleTimeoutAndMaxDurationEndTheStream) {
   StreamOptions options = Options();
   options.idle_timeout = absl::Milliseconds(300);
