@@ -257,7 +257,8 @@ bool ParseTimeTzText(std::string_view text, v1::TimeTz* out) {
   return true;
 }
 
-bool ParseTimestampText(std::string_view text, bool with_zone, v1::Timestamp* out) {
+bool ParseTimestampText(std::string_view text, bool with_zone, v1::Timestamp* out,
+                        bool* out_of_range) {
   v1::Infinity infinity = v1::INFINITY_FINITE;
   int64_t micros = 0;
   if (!ParseInfinity(text, &infinity)) {
@@ -275,6 +276,7 @@ bool ParseTimestampText(std::string_view text, bool with_zone, v1::Timestamp* ou
     // PostgreSQL's range (up to 294276 AD) do not fit in int64 microseconds since 1970.
     if (__builtin_mul_overflow(days, kMicrosPerDay, &micros) ||
         __builtin_add_overflow(micros, time_of_day - offset * kMicrosPerSecond, &micros)) {
+      if (out_of_range != nullptr) *out_of_range = true;
       return false;
     }
   }

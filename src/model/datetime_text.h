@@ -18,8 +18,11 @@ bool ParseTimeText(std::string_view text, int64_t* out);
 // "13:45:00+05:30", "13:45:00-08", "13:45:00+00:53:28".
 bool ParseTimeTzText(std::string_view text, v1::TimeTz* out);
 // "2024-03-05 13:45:00.123[ BC]"; with `with_zone` an offset follows the time
-// ("+00", "+05:30", "+00:53:28") and the result is UTC.
-bool ParseTimestampText(std::string_view text, bool with_zone, v1::Timestamp* out);
+// ("+00", "+05:30", "+00:53:28") and the result is UTC. A well-formed value that does
+// not fit int64 microseconds since 1970 (after 294247 AD; PostgreSQL allows up to
+// 294276 AD) fails with *out_of_range set.
+bool ParseTimestampText(std::string_view text, bool with_zone, v1::Timestamp* out,
+                        bool* out_of_range = nullptr);
 // "1 year 2 mons 3 days 04:05:06.5", "-1 days +02:00:00", "00:00:00", "infinity".
 bool ParseIntervalText(std::string_view text, v1::Interval* out);
 

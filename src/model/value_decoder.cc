@@ -105,9 +105,18 @@ bool DecodeDateTime(const BuiltinType& type, std::string_view text, v1::Value* o
     case TypeKind::kTimeTz:
       return ParseTimeTzText(text, out->mutable_timetz_value());
     case TypeKind::kTimestamp:
-      return ParseTimestampText(text, /*with_zone=*/false, out->mutable_timestamp_value());
-    case TypeKind::kTimestampTz:
-      return ParseTimestampText(text, /*with_zone=*/true, out->mutable_timestamptz_value());
+    case TypeKind::kTimestampTz: {
+      const bool tz = type.kind == TypeKind::kTimestampTz;
+      bool out_of_range = false;
+      if (ParseTimestampText(text, tz,
+                             tz ? out->mutable_timestamptz_value() : out->mutable_timestamp_value(),
+                             &out_of_range)) {
+        return true;
+      }
+      // A valid PostgreSQL timestamp beyond the record's range (after 294247 AD) keeps
+      // its exact text (the type OID tells what it is) rather than stopping the stream.
+      return out_of_range && SetText(text, out);
+    }
     default:  // kInterval
       return ParseIntervalText(text, out->mutable_interval_value());
   }
