@@ -14,25 +14,13 @@
 #include "protocol/pgoutput_messages.h"
 #include "protocol/wire_reader.h"
 #include "unit/testing/pgoutput_builder.h"
+#include "unit/testing/status_matchers.h"
 
 namespace pgcdc::internal {
 namespace {
 
 using ::testing::HasSubstr;
 
-template <typename T>
-absl::Status ToStatus(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-MATCHER_P2(StatusIs, code, message_matcher,
-           "has code " + absl::StatusCodeToString(code) + " and a message that " +
-               ::testing::DescribeMatcher<std::string>(message_matcher, negation)) {
-  const absl::Status s = ToStatus(arg);
-  *result_listener << "status is " << s;
-  return s.code() == code &&
-         ::testing::ExplainMatchResult(message_matcher, std::string(s.message()),
-                                       result_listener);
-}
 
 constexpr uint64_t kStart = 0x00000001000000A0ULL;
 constexpr uint64_t kEnd = 0x00000001000000B8ULL;

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "protocol/pgoutput_messages.h"
 #include "unit/testing/pgoutput_builder.h"
+#include "unit/testing/status_matchers.h"
 
 namespace pgcdc::internal {
 namespace {
@@ -22,20 +23,6 @@ using ::testing::Optional;
 
 using Kind = TupleColumn::Kind;
 
-// abseil 20220623 has no status matchers; this is the subset we need.
-template <typename T>
-absl::Status ToStatus(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-MATCHER_P2(StatusIs, code, message_matcher,
-           "has code " + absl::StatusCodeToString(code) + " and a message that " +
-               ::testing::DescribeMatcher<std::string>(message_matcher, negation)) {
-  const absl::Status s = ToStatus(arg);
-  *result_listener << "status is " << s;
-  return s.code() == code &&
-         ::testing::ExplainMatchResult(message_matcher, std::string(s.message()),
-                                       result_listener);
-}
 
 constexpr uint64_t kLsn = 0x00000016B374D848ULL;     // 16/B374D848
 constexpr uint64_t kEndLsn = 0x00000016B374D900ULL;  // 16/B374D900

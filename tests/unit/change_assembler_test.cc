@@ -1,0 +1,244 @@
+// ChangeAssembler over hand-built pgoutput bytes: transactions, streamed chunks,
+// (sub)transaction aborts, relation overlays, messages and protocol violations.
+#include "model/change_assembler.h"
+
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "unit/testing/pgoutput_builder.h"
+#include "unit/testing/status_matchers.h"
+
+namespace pgcdc::internal {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr uint32_t kRel = 16384;
+constexpr int64_t kPgEpochUnixMicros = 946684800000000;
+
+class AssemblerTest : public ::testing::Test {
+ protected:
+  explicit AssemblerTest(int proto_version = 2) : assembler_(proto_version) {}
+
+  absl::Status Feed(std::string payload, uint64_t lsn = 0x100) {
+    payloads_.push_back(std::move(payload));
+    return assembler_.Process(XLogData{lsn, lsn, 0, payloads_.back()}, &ready_);
+  }
+  void MustFeed(std::string payload, uint64_t lsn = 0x100) {
+    absl::Status s = Feed(std::move(payload), lsn);
+    ASSERT_TRUE(s.ok()) << s;
+  }
+
+  // Relation with columns id int4 (key) and v text; `xid` set inside a stream block.
+  static std::string RelationMessage(std::optional<uint32_t> xid = std::nullopt,
+                                     bool extra_column = false) {
+    PgoutputBuilder b;
+    b.Byte('R');
+    if (xid) b.U32(*xid);
+    b.U32(kRel).CString("public").CString("t").Byte('d').U16(extra_column ? 3 : 2);
+    b.U8(1).CString("id").U32(23).I32(-1);
+    b.U8(0).CString("v").U32(25).I32(-1);
+    if (extra_column) b.U8(0).CString("w").U32(20).I32(-1);
+    return std::move(b).str();
+  }
+  static std::string Insert(int id, std::optional<uint32_t> xid = std::nullopt) {
+    PgoutputBuilder b;
+    b.Byte('I');
+    if (xid) b.U32(*xid);
+    return std::move(b.U32(kRel).Byte('N').U16(2).Text(std::to_string(id)).Text("x")).str();
+  }
+  static std::string Begin(uint64_t final_lsn, uint32_t xid) {
+    return PgoutputBuilder().Byte('B').Lsn(final_lsn).Timestamp(1000).U32(xid).str();
+  }
+  static std::string Commit(uint64_t commit_lsn, uint64_t end_lsn) {
+    return PgoutputBuilder().Byte('C').U8(0).Lsn(commit_lsn).Lsn(end_lsn).Timestamp(2000).str();
+  }
+  static std::string StreamStart(uint32_t xid, bool first) {
+    return PgoutputBuilder().Byte('S').U32(xid).U8(first ? 1 : 0).str();
+  }
+  static std::string StreamStop() { return PgoutputBuilder().Byte('E').str(); }
+  static std::string StreamCommit(uint32_t xid, uint64_t commit_lsn, uint64_t end_lsn) {
+    return PgoutputBuilder().Byte('c').U32(xid).U8(0).Lsn(commit_lsn).Lsn(end_lsn).Timestamp(3000).str();
+  }
+  static std::string StreamAbort(uint32_t xid, uint32_t subxid) {
+    return PgoutputBuilder().Byte('A').U32(xid).U32(subxid).str();
+  }
+
+  std::vector<int64_t> ReadyIds() const {
+    std::vector<int64_t> ids;
+    for (const v1::Change& c : ready_) ids.push_back(c.new_row().columns(0).value().int_value());
+    return ids;
+  }
+
+  ChangeAssembler assembler_;
+  std::deque<v1::Change> ready_;
+  std::deque<std::string> payloads_;  // decoded messages point into these
+};
+
+TEST_F(AssemblerTest, TransactionIsDeliveredWholeAtCommitWithPositions) {
+  MustFeed(RelationMessage());
+  MustFeed(Begin(0x500, 77));
+  MustFeed(Insert(1), 0x200);
+  MustFeed(Insert(2), 0x300);
+  EXPECT_TRUE(ready_.empty());
+  EXPECT_TRUE(assembler_.has_pending());
+  MustFeed(Commit(0x500, 0x530));
+  EXPECT_FALSE(assembler_.has_pending());
+  ASSERT_EQ(ready_.size(), 2u);
+  EXPECT_EQ(ready_[0].lsn(), 0x200u);
+  EXPECT_EQ(ready_[1].lsn(), 0x300u);
+  for (const v1::Change& c : ready_) {
+    EXPECT_EQ(c.commit_lsn(), 0x500u);
+    EXPECT_EQ(c.end_lsn(), 0x530u);
+    EXPECT_EQ(c.xid(), 77u);
+    EXPECT_EQ(c.commit_time_us(), 2000 + kPgEpochUnixMicros);
+  }
+  EXPECT_EQ(ready_[0].id(), "0000000000000500-00000000");
+  EXPECT_EQ(ready_[1].id(), "0000000000000500-00000001");
+  EXPECT_FALSE(ready_[0].last_in_transaction());
+  EXPECT_TRUE(ready_[1].last_in_transaction());
+}
+
+TEST_F(AssemblerTest, StreamedTransactionWaitsForStreamCommitAndKeepsCommitOrder) {
+  MustFeed(StreamStart(10, true));
+  MustFeed(RelationMessage(10));
+  MustFeed(Insert(1, 10));
+  MustFeed(StreamStop());
+  // A small transaction commits while the big one is still in progress. (The server
+  // describes the table again outside the stream: the stream's Relation is its own.)
+  MustFeed(RelationMessage());
+  MustFeed(Begin(0x600, 11));
+  MustFeed(Insert(2));
+  MustFeed(Commit(0x600, 0x630));
+  EXPECT_THAT(ReadyIds(), ElementsAre(2));
+  MustFeed(StreamStart(10, false));
+  MustFeed(Insert(3, 10));
+  MustFeed(StreamStop());
+  EXPECT_TRUE(assembler_.has_pending());
+  MustFeed(StreamCommit(10, 0x900, 0x930));
+  EXPECT_THAT(ReadyIds(), ElementsAre(2, 1, 3));
+  EXPECT_EQ(ready_[1].commit_lsn(), 0x900u);
+  EXPECT_EQ(ready_[2].ordinal(), 1u);
+  EXPECT_TRUE(ready_[2].last_in_transaction());
+  EXPECT_EQ(ready_[2].commit_time_us(), 3000 + kPgEpochUnixMicros);
+  EXPECT_FALSE(assembler_.has_pending());
+}
+
+TEST_F(AssemblerTest, RolledBackSubtransactionIsDroppedWithItsChildren) {
+  MustFeed(StreamStart(10, true));
+  MustFeed(RelationMessage(10));
+  MustFeed(Insert(1, 10));
+  MustFeed(Insert(2, 11));  // savepoint a (subxid 11)
+  MustFeed(Insert(3, 12));  // nested savepoint b (subxid 12)
+  MustFeed(StreamStop());
+  MustFeed(StreamAbort(10, 11));  // ROLLBACK TO a: drops 11 and its child 12
+  MustFeed(StreamAbort(10, 99));  // a subtransaction that made no change: harmless
+  MustFeed(StreamStart(10, false));
+  MustFeed(Insert(4, 10));
+  MustFeed(StreamStop());
+  MustFeed(StreamCommit(10, 0x900, 0x930));
+  EXPECT_THAT(ReadyIds(), ElementsAre(1, 4));
+  EXPECT_EQ(ready_[1].ordinal(), 1u);
+}
+
+TEST_F(AssemblerTest, AbortedStreamedTransactionIsNeverDelivered) {
+  MustFeed(StreamStart(10, true));
+  MustFeed(RelationMessage(10));
+  MustFeed(Insert(1, 10));
+  MustFeed(StreamStop());
+  MustFeed(StreamAbort(10, 10));
+  EXPECT_FALSE(assembler_.has_pending());
+  // Its Relation message was dropped with it: a later change of the table needs the
+  // Relation the server will send again.
+  MustFeed(Begin(0x600, 11));
+  EXPECT_THAT(Feed(Insert(2)), StatusIs(absl::StatusCode::kDataLoss,
+                                        HasSubstr("no Relation message described")));
+  EXPECT_TRUE(ready_.empty());
+}
+
+TEST_F(AssemblerTest, StreamRelationOverlayAppliesToItsTransactionUntilCommit) {
+  MustFeed(RelationMessage());
+  MustFeed(StreamStart(10, true));
+  MustFeed(RelationMessage(10, /*extra_column=*/true));
+  MustFeed(PgoutputBuilder().Byte('I').U32(10).U32(kRel).Byte('N').U16(3)
+               .Text("1").Text("x").Text("7").str());
+  MustFeed(StreamStop());
+  // Outside the stream the old shape still holds.
+  MustFeed(Begin(0x600, 11));
+  MustFeed(Insert(2));
+  MustFeed(Commit(0x600, 0x630));
+  MustFeed(StreamCommit(10, 0x900, 0x930));
+  ASSERT_EQ(ready_.size(), 2u);
+  EXPECT_EQ(ready_[0].new_row().columns_size(), 2);
+  EXPECT_EQ(ready_[1].new_row().columns_size(), 3);
+  // After the commit the new shape is the table's shape.
+  MustFeed(Begin(0xA00, 12));
+  EXPECT_THAT(Feed(Insert(3)), StatusIs(absl::StatusCode::kDataLoss,
+                                        HasSubstr("has 2 columns but its Relation")));
+}
+
+TEST_F(AssemblerTest, FirstSegmentAfterReconnectDiscardsStaleChunks) {
+  MustFeed(StreamStart(10, true));
+  MustFeed(RelationMessage(10));
+  MustFeed(Insert(1, 10));
+  MustFeed(StreamStop());
+  MustFeed(StreamStart(10, true));  // the server re-sends the transaction from its start
+  MustFeed(RelationMessage(10));
+  MustFeed(Insert(1, 10));
+  MustFeed(StreamStop());
+  MustFeed(StreamCommit(10, 0x900, 0x930));
+  EXPECT_THAT(ReadyIds(), ElementsAre(1));
+}
+
+TEST_F(AssemblerTest, NonTransactionalMessageIsDeliveredAtOnce) {
+  MustFeed(PgoutputBuilder().Byte('M').U8(0).Lsn(0x450).CString("audit").U32(2).Bytes("hi").str());
+  ASSERT_EQ(ready_.size(), 1u);
+  const v1::Change& m = ready_[0];
+  EXPECT_EQ(m.op(), v1::OPERATION_MESSAGE);
+  EXPECT_FALSE(m.message().transactional());
+  EXPECT_EQ(m.message().prefix(), "audit");
+  EXPECT_EQ(m.message().content(), "hi");
+  EXPECT_EQ(m.id(), "0000000000000450-M");
+  // Acknowledging it confirms lsn + 1: a restart re-sends messages at or after the
+  // confirmed position.
+  EXPECT_EQ(m.end_lsn(), 0x451u);
+  EXPECT_TRUE(m.last_in_transaction());
+}
+
+TEST_F(AssemblerTest, KeyOnlyOldRowKeepsKeyColumnsOnly) {
+  MustFeed(RelationMessage());
+  MustFeed(Begin(0x600, 11));
+  MustFeed(PgoutputBuilder().Byte('D').U32(kRel).Byte('K').U16(2).Text("5").Null().str());
+  MustFeed(PgoutputBuilder().Byte('U').U32(kRel).Byte('N').U16(2).Text("6").Unchanged().str());
+  MustFeed(Commit(0x600, 0x630));
+  ASSERT_EQ(ready_.size(), 2u);
+  EXPECT_EQ(ready_[0].old_row_kind(), v1::OLD_ROW_KIND_KEY);
+  ASSERT_EQ(ready_[0].old_row().columns_size(), 1);
+  EXPECT_EQ(ready_[0].old_row().columns(0).name(), "id");
+  EXPECT_TRUE(ready_[0].old_row().columns(0).key());
+  EXPECT_TRUE(ready_[1].new_row().columns(1).value().has_unchanged_toast());
+}
+
+TEST_F(AssemblerTest, ProtocolViolationsAreDataLoss) {
+  MustFeed(RelationMessage());
+  EXPECT_THAT(Feed(Insert(1)), StatusIs(absl::StatusCode::kDataLoss,
+                                        HasSubstr("Insert outside a transaction")));
+  EXPECT_THAT(Feed(Commit(0x600, 0x630)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("Commit without Begin")));
+  MustFeed(Begin(0x600, 11));
+  EXPECT_THAT(Feed(Begin(0x700, 12)), StatusIs(absl::StatusCode::kDataLoss,
+                                               HasSubstr("inside an unfinished transaction")));
+  EXPECT_THAT(Feed(Commit(0x601, 0x630)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("differs from its Begin")));
+  EXPECT_THAT(Feed(PgoutputBuilder().Byte('I').U32(999).Byte('N').U16(0).str()),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("relation 999")));
+  EXPECT_THAT(Feed(PgoutputBuilder().Byte('I').U32(kRel).Byte('N').U16(2).Text("x").Null().str()),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cannot decode int4")));
+}
+
+}  // namespace
+}  // namespace pgcdc::internal

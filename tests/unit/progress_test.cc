@@ -1,0 +1,49 @@
+#include "stream/progress.h"
+
+#include "gtest/gtest.h"
+
+namespace pgcdc::internal {
+namespace {
+
+TEST(ProgressTest, AckIsClampedToWhatWasDelivered) {
+  Progress p(100);
+  p.Delivered(200);
+  p.Ack(500);
+  EXPECT_EQ(p.acked(), 200u);
+}
+
+TEST(ProgressTest, AckNeverGoesBackwards) {
+  Progress p(100);
+  p.Delivered(300);
+  p.Ack(250);
+  p.Ack(150);
+  EXPECT_EQ(p.acked(), 250u);
+}
+
+TEST(ProgressTest, ConfirmedNeverGoesBackwardsAndStartsAtTheSlot) {
+  Progress p(100);
+  EXPECT_EQ(p.confirmed(), 100u);
+  EXPECT_FALSE(p.has_unconfirmed());
+  p.Delivered(300);
+  p.Ack(300);
+  EXPECT_TRUE(p.has_unconfirmed());
+  p.Confirmed(300);
+  p.Confirmed(200);
+  EXPECT_EQ(p.confirmed(), 300u);
+  EXPECT_FALSE(p.has_unconfirmed());
+}
+
+TEST(ProgressTest, KeepaliveAdvancesOnlyWhenEverythingIsAcknowledged) {
+  Progress p(100);
+  p.Delivered(200);
+  p.Keepalive(900, /*nothing_pending=*/true);
+  EXPECT_EQ(p.acked(), 100u) << "a delivered change is not acknowledged yet";
+  p.Ack(200);
+  p.Keepalive(900, /*nothing_pending=*/false);
+  EXPECT_EQ(p.acked(), 200u) << "something received is still pending";
+  p.Keepalive(900, /*nothing_pending=*/true);
+  EXPECT_EQ(p.acked(), 900u);
+}
+
+}  // namespace
+}  // namespace pgcdc::internal
