@@ -35,6 +35,11 @@ struct StreamOptions {
   // pgoutput protocol version; 0 picks the highest the server supports (v1 before
   // PostgreSQL 14, v2 on 14, v3 on 15, v4 on 16+).
   int proto_version = 0;
+  // Ask the server to stream transactions larger than its logical_decoding_work_mem
+  // while they are in progress (PostgreSQL 14+, protocol v2+) instead of spilling them
+  // to its own disk. pgcdc still delivers whole transactions in commit order and
+  // drops aborted (sub)transactions; the chunks are buffered in memory until commit.
+  bool streaming = false;
 
   // How often acknowledged progress is reported to the server (after on_checkpoint).
   absl::Duration status_interval = absl::Seconds(10);

@@ -147,7 +147,8 @@ int MaxProtoVersion(int server_version) {
 
 std::string StartReplicationCommand(const PgConnection& conn, const std::string& slot,
                                     uint64_t start_lsn, int proto_version, int server_version,
-                                    const std::vector<std::string>& publications) {
+                                    const std::vector<std::string>& publications,
+                                    bool streaming) {
   std::vector<std::string> quoted;
   for (const std::string& p : publications) quoted.push_back(conn.QuoteIdentifier(p));
   std::string command = absl::StrCat(
@@ -156,6 +157,7 @@ std::string StartReplicationCommand(const PgConnection& conn, const std::string&
       conn.QuoteLiteral(absl::StrJoin(quoted, ",")));
   // The server rejects options it does not know, so send each only where it exists.
   if (server_version >= 140000) absl::StrAppend(&command, ", messages 'true'");
+  if (streaming) absl::StrAppend(&command, ", streaming 'on'");
   command.push_back(')');
   return command;
 }
@@ -196,10 +198,16 @@ absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& o
         "proto_version ", session.proto_version, " needs a newer server; this one (",
         session.server_version, ") supports up to ", max_version));
   }
+  if (options.streaming && (session.server_version < 140000 || session.proto_version < 2)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "streaming in-progress transactions needs PostgreSQL 14+ and protocol v2+; this "
+        "server is ", session.server_version, ", protocol v", session.proto_version));
+  }
   const uint64_t start = options.start_lsn ? options.start_lsn->value() : 0;
   PGCDC_RETURN_IF_ERROR(conn.StartCopyBoth(
       StartReplicationCommand(conn, options.slot_name, start, session.proto_version,
-                              session.server_version, options.publications)));
+                              session.server_version, options.publications,
+                              options.streaming)));
   return session;
 }
 

@@ -15,7 +15,7 @@ constexpr char kUsage[] =
     "  pgcdc stream --dsn DSN --slot NAME --publication NAME [--create-slot]\n"
     "               [--table SCHEMA.TABLE ...] [--format json|protobuf]\n"
     "               [--max-duration S] [--idle-timeout S] [--stop-at-lsn LSN]\n"
-    "               [--start-lsn LSN] [--status-interval S]\n"
+    "               [--start-lsn LSN] [--status-interval S] [--streaming]\n"
     "               one JSON object per change on stdout; progress is acknowledged\n"
     "               after the output is flushed\n"
     "  pgcdc check --dsn DSN [--publication NAME ...]\n"

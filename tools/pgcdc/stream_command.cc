@@ -42,6 +42,7 @@ absl::StatusOr<StreamOptions> OptionsFromArgs(const Args& args) {
   options.publications = args.GetAll("publication");
   options.publication_tables = args.GetAll("table");
   options.create_slot = args.Has("create-slot");
+  options.streaming = args.Has("streaming");
   auto seconds = [&](const char* name, std::optional<absl::Duration>* out) -> absl::Status {
     absl::StatusOr<std::optional<absl::Duration>> d = args.GetSeconds(name);
     if (!d.ok()) return d.status();
@@ -121,7 +122,7 @@ int RunStream(int argc, char** argv) {
       argc, argv,
       {"dsn", "slot", "publication", "table", "format", "max-duration", "idle-timeout",
        "stop-at-lsn", "start-lsn", "status-interval"},
-      {"create-slot"});
+      {"create-slot", "streaming"});
   absl::StatusOr<StreamOptions> options =
       args.ok() ? OptionsFromArgs(*args) : absl::StatusOr<StreamOptions>(args.status());
   absl::StatusOr<OutputFormat> format =
