@@ -1,0 +1,355 @@
+"""Fixtures for the Python tests: a private PostgreSQL 15 cluster and the pgcdc CLI.
+
+The cluster is started once per session (wal_level=logical, trust authentication, on
+127.0.0.1 with a free port and a unix socket in its own temporary directory) and stopped
+and removed at the end, also when tests fail. Each test gets its own database and a
+unique slot name (`pg_env`); the slots it created are dropped when it ends.
+
+SQL goes through `psql` (installed with the server), so no Python driver is needed.
+
+Environment:
+  PGCDC_CLI         the pgcdc executable (default: build/pgcdc, else build-main/pgcdc)
+  PGCDC_PG_BIN_DIR  PostgreSQL server binaries (default: /usr/lib/postgresql/15/bin,
+                    else `pg_config --bindir`)
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, NoReturn, Optional, Sequence, Tuple
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PG_TOOLS = ("initdb", "pg_ctl", "postgres")
+INSTALL_HINT = "apt-get install postgresql-15"
+# psql output framing: fields and records never contain these in the tests' data.
+_FIELD_SEP = "\x1f"
+_NULL = "\x1bNULL\x1b"
+
+Row = Tuple[Optional[str], ...]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _fail(message: str) -> NoReturn:
+    pytest.fail(message, pytrace=False)
+
+
+def _find_pg_bin_dir() -> Path:
+    explicit = os.environ.get("PGCDC_PG_BIN_DIR")
+    if explicit:
+        candidates = [Path(explicit)]
+    else:
+        candidates = [Path("/usr/lib/postgresql/15/bin")]
+        pg_config = shutil.which("pg_config")
+        if pg_config:
+            r = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+            if r.returncode == 0 and r.stdout.strip():
+                candidates.append(Path(r.stdout.strip()))
+    for d in candidates:
+        if all(os.access(d / tool, os.X_OK) for tool in PG_TOOLS):
+            return d
+    _fail(
+        "PostgreSQL server binaries (%s) not found in %s; install them with `%s` "
+        "(Debian 12) or set PGCDC_PG_BIN_DIR to their directory"
+        % (", ".join(PG_TOOLS), " or ".join(map(str, candidates)), INSTALL_HINT)
+    )
+
+
+def _find_psql(bin_dir: Path) -> str:
+    for candidate in (bin_dir / "psql", shutil.which("psql")):
+        if candidate and os.access(candidate, os.X_OK):
+            return str(candidate)
+    _fail("psql not found; install it with `%s` (it brings postgresql-client-15)" % INSTALL_HINT)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class _OsUser:
+    """Who runs initdb/postgres: `postgres` when we are root (the server refuses root)."""
+
+    uid: Optional[int] = None
+    gid: Optional[int] = None
+
+    @property
+    def switch(self) -> bool:
+        return self.uid is not None
+
+    def popen_kwargs(self) -> Dict[str, object]:
+        if not self.switch:
+            return {}
+        # Python 3.9+: setgroups([]), setregid, setreuid in the child before exec.
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+    def own(self, path: Path) -> None:
+        if self.switch:
+            os.chown(path, self.uid, self.gid)
+
+    def make_reachable(self, path: Path, basetemp: Path) -> None:
+        """Lets the server's user traverse (search bit only, no listing) the private
+        directories pytest created above `path`: the base temporary directory and its
+        "pytest-of-<user>" parent are 0700."""
+        if not self.switch:
+            return
+        dirs = [p for p in path.parents if p == basetemp or basetemp in p.parents]
+        if basetemp.parent.name.startswith("pytest-of-"):
+            dirs.append(basetemp.parent)
+        for d in dirs:
+            st = d.stat()
+            if st.st_uid == os.geteuid() and not st.st_mode & 0o001:
+                os.chmod(d, (st.st_mode & 0o7777) | 0o001)
+
+
+def _server_os_user() -> _OsUser:
+    if os.geteuid() != 0:
+        return _OsUser()
+    import pwd
+
+    try:
+        pw = pwd.getpwnam("postgres")
+    except KeyError:
+        _fail(
+            "running as root, but there is no OS user 'postgres' to run the server as; "
+            "`%s` creates it (or: useradd --system --user-group postgres)" % INSTALL_HINT
+        )
+    return _OsUser(pw.pw_uid, pw.pw_gid)
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+@dataclass
+class PgCluster:
+    bin_dir: Path
+    psql: str
+    root: Path
+    socket_dir: Path
+    port: int
+    os_user: _OsUser
+    log_path: Path = field(init=False)
+    data_dir: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.data_dir = self.root / "data"
+        self.log_path = self.root / "postgres.log"
+
+    def dsn(self, db: str = "postgres") -> str:
+        """A connection URI over TCP, as a user of the CLI would write it."""
+        return "postgresql://postgres@127.0.0.1:%d/%s" % (self.port, db)
+
+    def sql(self, query: str, db: str = "postgres") -> List[Row]:
+        """Runs `query` (one or more statements, each in its own transaction unless the
+        text says BEGIN/COMMIT) and returns every result row as a tuple of text values,
+        None for SQL NULL. Raises AssertionError with psql's message on any error."""
+        cmd = [
+            self.psql, "-X", "-q", "-A", "-t", "-0", "-v", "ON_ERROR_STOP=1",
+            "-F", _FIELD_SEP, "-P", "null=" + _NULL,
+            "-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres", "-d", db,
+            "-f", "-",
+        ]
+        env = dict(os.environ, PGOPTIONS="-c client_min_messages=warning", PGTZ="UTC")
+        r = subprocess.run(cmd, input=query, capture_output=True, text=True, env=env,
+                           timeout=120)
+        if r.returncode != 0:
+            raise AssertionError("psql failed (exit %d) on:\n%s\n%s"
+                                 % (r.returncode, query, r.stderr.strip()))
+        rows: List[Row] = []
+        for record in r.stdout.split("\0"):
+            record = record.strip("\n")
+            if not record:
+                continue
+            rows.append(tuple(None if v == _NULL else v for v in record.split(_FIELD_SEP)))
+        return rows
+
+    def scalar(self, query: str, db: str = "postgres") -> Optional[str]:
+        rows = self.sql(query, db)
+        assert len(rows) == 1 and len(rows[0]) == 1, (query, rows)
+        return rows[0][0]
+
+    def _run_as_server_user(self, args: Sequence[str], timeout: float = 120) -> None:
+        r = subprocess.run(list(args), capture_output=True, text=True, cwd=self.root,
+                           timeout=timeout, **self.os_user.popen_kwargs())
+        if r.returncode != 0:
+            log = self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
+            raise RuntimeError("%s failed (exit %d):\n%s%s\n%s" % (
+                " ".join(args), r.returncode, r.stdout, r.stderr, log))
+
+    def init(self) -> None:
+        self._run_as_server_user([
+            str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-A", "trust",
+            "-E", "UTF8", "--locale=C.UTF-8", "-U", "postgres", "--no-sync"])
+        conf = "\n".join([
+            "",
+            "listen_addresses = '127.0.0.1'",
+            "unix_socket_directories = '%s'" % str(self.socket_dir).replace("'", "''"),
+            "wal_level = logical",
+            "max_wal_senders = 20",
+            "max_replication_slots = 20",
+            # Throw-away cluster: no fsync. synchronous_commit stays on, so a committed
+            # transaction is within pg_current_wal_lsn() as soon as COMMIT returns.
+            "fsync = off",
+            "autovacuum = off",
+            "log_min_messages = warning",
+            "",
+        ])
+        with open(self.data_dir / "postgresql.conf", "a") as f:
+            f.write(conf)
+        with open(self.data_dir / "pg_hba.conf", "w") as f:
+            f.write("local all all trust\n"
+                    "local replication all trust\n"
+                    "host all all 127.0.0.1/32 trust\n"
+                    "host replication all 127.0.0.1/32 trust\n")
+
+    def start(self) -> None:
+        # Another process may take the probed port before the server binds it.
+        for attempt in range(5):
+            try:
+                self._run_as_server_user([
+                    str(self.bin_dir / "pg_ctl"), "start", "-w", "-t", "60",
+                    "-D", str(self.data_dir), "-l", str(self.log_path),
+                    "-o", "-p %d" % self.port])
+                return
+            except RuntimeError as e:
+                if "Address already in use" not in str(e) or attempt == 4:
+                    raise
+                self.port = _free_port()
+
+    def stop(self) -> None:
+        if (self.data_dir / "postmaster.pid").exists():
+            self._run_as_server_user([
+                str(self.bin_dir / "pg_ctl"), "stop", "-w", "-m", "fast", "-t", "60",
+                "-D", str(self.data_dir)])
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory: pytest.TempPathFactory):
+    """The session's private PostgreSQL 15 cluster (wal_level=logical)."""
+    bin_dir = _find_pg_bin_dir()
+    psql = _find_psql(bin_dir)
+    os_user = _server_os_user()
+    root = tmp_path_factory.mktemp("pg")
+    os_user.make_reachable(root, tmp_path_factory.getbasetemp())
+    os_user.own(root)
+    # The socket path must fit sockaddr_un.sun_path (108 bytes, with "/.s.PGSQL.NNNNN").
+    short_socket_dir: Optional[Path] = None
+    socket_dir = root
+    if len(str(root)) + len("/.s.PGSQL.65535") >= 100:
+        short_socket_dir = Path(tempfile.mkdtemp(prefix="pgcdc-sock-"))
+        os_user.own(short_socket_dir)
+        socket_dir = short_socket_dir
+    cluster = PgCluster(bin_dir, psql, root, socket_dir, _free_port(), os_user)
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        try:
+            cluster.stop()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+            if short_socket_dir is not None:
+                shutil.rmtree(short_socket_dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- per test
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class PgEnv:
+    """One test's database on the session cluster, and a slot name for it."""
+
+    pg: PgCluster
+    db: str
+    slot: str
+
+    @property
+    def dsn(self) -> str:
+        return self.pg.dsn(self.db)
+
+    def sql(self, query: str) -> List[Row]:
+        return self.pg.sql(query, self.db)
+
+    def scalar(self, query: str) -> Optional[str]:
+        return self.pg.scalar(query, self.db)
+
+    def new_slot_name(self) -> str:
+        return "%s_%d" % (self.slot, next(_counter))
+
+    def current_lsn(self) -> str:
+        return self.scalar("SELECT pg_current_wal_lsn()")  # type: ignore[return-value]
+
+
+def _drop_slots(pg: PgCluster, db: str) -> None:
+    """Drops every replication slot of `db`, ending the walsenders that hold them."""
+    deadline = time.monotonic() + 15
+    while True:
+        pg.sql("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+               "WHERE database = '%s' AND active_pid IS NOT NULL" % db)
+        rows = pg.sql("SELECT slot_name, active FROM pg_replication_slots "
+                      "WHERE database = '%s'" % db)
+        if not rows:
+            return
+        for name, active in rows:
+            if active == "f":
+                try:
+                    pg.sql("SELECT pg_drop_replication_slot('%s')" % name)
+                except AssertionError:
+                    pass  # became active again or already gone: look again
+        if time.monotonic() > deadline:
+            raise AssertionError("could not drop replication slots of %s: %s" % (db, rows))
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def pg_env(pg: PgCluster, request: pytest.FixtureRequest):
+    """A fresh database and a unique slot name; the database's slots are dropped after."""
+    n = next(_counter)
+    base = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:30]
+    env = PgEnv(pg, db="t%d_%s" % (n, base), slot="s%d_%s" % (n, base[:20]))
+    pg.sql('CREATE DATABASE "%s"' % env.db)
+    try:
+        yield env
+    finally:
+        _drop_slots(pg, env.db)
+        pg.sql('DROP DATABASE "%s" WITH (FORCE)' % env.db)
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+@pytest.fixture(scope="session")
+def pgcdc_cli() -> str:
+    """Path of the pgcdc executable under test."""
+    explicit = os.environ.get("PGCDC_CLI")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_absolute():
+            path = Path.cwd() / path
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            _fail("PGCDC_CLI=%s is not an executable file; build it (scripts/setup.sh) or "
+                  "point PGCDC_CLI at the pgcdc binary" % explicit)
+        return str(path)
+    candidates = [REPO_ROOT / "build" / "pgcdc", REPO_ROOT / "build-main" / "pgcdc"]
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+    _fail("the pgcdc CLI was not found (looked for %s); build it with scripts/setup.sh or "
+          "set PGCDC_CLI to its path" % " and ".join(map(str, candidates)))
