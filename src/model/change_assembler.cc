@@ -230,12 +230,14 @@ absl::Status ChangeAssembler::HandleMessage(const LogicalMessage& message,
     Append(txn, message.xid, std::move(change));
     return absl::OkStatus();
   }
-  // Non-transactional: delivered at its WAL position, outside any transaction. It is
-  // confirmed by acknowledging lsn + 1 (a restart re-sends a message whose start is
-  // at or after the confirmed position).
+  // Non-transactional: delivered at its WAL position, outside any transaction. Its LSN
+  // is the END of the message's WAL record (DecodeLogicalMsg passes buf->endptr), while
+  // a restart skips records that START before the confirmed position. So confirming
+  // exactly `lsn` skips this message and keeps a transaction whose commit record
+  // starts right after it (commit_lsn == lsn).
   change.set_id(MessageId(message.lsn));
   change.set_commit_lsn(message.lsn);
-  change.set_end_lsn(message.lsn + 1);
+  change.set_end_lsn(message.lsn);
   change.set_last_in_transaction(true);
   ready->push_back(std::move(change));
   return absl::OkStatus();

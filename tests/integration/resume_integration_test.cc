@@ -95,6 +95,28 @@ TEST_F(ResumeTest, AckInsideTransactionRedeliversThatTransactionWhole) {
   EXPECT_EQ(rest[1].id(), first_ids[2]);
 }
 
+// pg_logical_emit_message() reports the END of its WAL record as the message LSN; the
+// next record (here the commit of the same transaction) starts exactly there.
+// Acknowledging the message must not skip that transaction on restart.
+TEST_F(ResumeTest, AckOfNonTransactionalMessageDoesNotSkipTheNextTransaction) {
+  { ChangeStream create = OpenStream(Options()); }
+  Exec("BEGIN; INSERT INTO t VALUES (1, 'a'); "
+       "SELECT pg_logical_emit_message(false, 'p', 'x'); COMMIT");
+  {
+    ChangeStream stream = OpenStream(Options());
+    std::vector<Change> c = ReadChanges(stream, 2);
+    ASSERT_EQ(c.size(), 2u);
+    ASSERT_EQ(c[0].op(), v1::OPERATION_MESSAGE);
+    EXPECT_EQ(c[0].lsn(), c[1].commit_lsn()) << "the message ends where the commit starts";
+    stream.Ack(c[0]);  // only the message
+    ASSERT_TRUE(stream.Close().ok());
+  }
+  ChangeStream again = OpenStream(Options());
+  std::vector<Change> rest = ReadChanges(again, 1);
+  EXPECT_THAT(Ids(rest), ::testing::ElementsAre(1));
+  EXPECT_TRUE(ReadFor(again, absl::Milliseconds(300)).empty()) << "the message came again";
+}
+
 TEST_F(ResumeTest, CheckpointCallbackGatesTheSlot) {
   { ChangeStream create = OpenStream(Options()); }
   const uint64_t initial = ConfirmedFlushLsn(slot_);

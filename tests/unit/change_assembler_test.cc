@@ -203,9 +203,9 @@ TEST_F(AssemblerTest, NonTransactionalMessageIsDeliveredAtOnce) {
   EXPECT_EQ(m.message().prefix(), "audit");
   EXPECT_EQ(m.message().content(), "hi");
   EXPECT_EQ(m.id(), "0000000000000450-M");
-  // Acknowledging it confirms lsn + 1: a restart re-sends messages at or after the
-  // confirmed position.
-  EXPECT_EQ(m.end_lsn(), 0x451u);
+  // Its LSN is the end of its WAL record: confirming exactly that skips it on restart
+  // and keeps a commit that starts there.
+  EXPECT_EQ(m.end_lsn(), 0x450u);
   EXPECT_TRUE(m.last_in_transaction());
 }
 
