@@ -50,7 +50,9 @@ class ChangeStream {
 
   ChangeStream(ChangeStream&&) noexcept;
   ChangeStream& operator=(ChangeStream&&) noexcept;
-  ~ChangeStream();  // Closes; errors are logged, not reported.
+  // Closes (which may call on_checkpoint: keep what it uses alive until then); errors
+  // are logged, not reported.
+  ~ChangeStream();
 
   // Blocks until the next change. std::nullopt once the stream has ended (a stop
   // condition was met, or Cancel() was called). An error ends the stream.
@@ -63,14 +65,16 @@ class ChangeStream {
   // Records that `change` and everything delivered before it are durably handled.
   void Ack(const Change& change);
   // Records that everything up to `lsn` is durably handled: pass the end_lsn of the
-  // last handled transaction. Positions past the last delivered change are ignored.
+  // last handled transaction. Positions past the last delivered change are clamped to
+  // it.
   void Ack(Lsn lsn);
 
   // Reports acknowledged progress (after on_checkpoint), then disconnects.
   absl::Status Close();
 
-  // Makes a blocked Next()/Poll() return soon with the end of the stream. Callable from
-  // any thread and from a signal handler.
+  // Makes a blocked Next()/Poll() return soon with the end of the stream (also between
+  // the changes of a buffered transaction). Callable from any thread and from a signal
+  // handler, but not concurrently with the stream's destruction.
   void Cancel();
 
   Lsn acked_lsn() const;             // what the application acknowledged (flushable)

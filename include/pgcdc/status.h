@@ -3,13 +3,15 @@
 //   kInvalidArgument     bad options, DSN or LSN text                  (do not retry)
 //   kFailedPrecondition  server set-up: wal_level, publication, slot plugin (fix, then retry)
 //   kNotFound            the slot does not exist and create_slot is false
-//   kPermissionDenied    role lacks REPLICATION / privileges; bad password
+//   kPermissionDenied    role lacks REPLICATION / privileges, pg_hba.conf rejects it
+//   kUnauthenticated     bad password
 //   kUnavailable         connection refused or lost, server shutting down,
 //                        slot in use by another process (55006)        (retry)
-//   kDeadlineExceeded    connect timeout                               (retry)
+//   kDeadlineExceeded    connect timeout, statement canceled           (retry)
 //   kDataLoss            malformed server bytes or an undecodable value
 //   kAborted             the on_checkpoint callback returned an error
 //   kInternal            a bug in pgcdc
+//   kUnknown             any other server error (with its SQLSTATE)
 //
 // Statuses that come from the server carry its SQLSTATE (see SqlState()).
 #ifndef PGCDC_STATUS_H_

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libpq-fe.h"
+#include "internal/status_macros.h"
 #include "internal/strings.h"
 #include "pgcdc/status.h"
 
@@ -41,7 +42,8 @@ absl::Status WithSqlState(absl::Status status, std::string_view sqlstate) {
 // libpq reports connection failures as text only (no SQLSTATE without a result).
 absl::Status StatusFromConnectError(std::string_view message) {
   const std::string text = absl::StrCat("cannot connect to PostgreSQL: ", Sv(message));
-  if (absl::StrContains(Sv(message), "must be superuser or replication role")) {
+  if (absl::StrContains(Sv(message), "must be superuser or replication role") ||
+      absl::StrContains(Sv(message), "permission denied to start WAL sender")) {
     return absl::PermissionDeniedError(absl::StrCat(
         text, ". The role needs the REPLICATION attribute: ALTER ROLE <role> REPLICATION "
               "(on Amazon RDS/Aurora: GRANT rds_replication TO <role>)"));
@@ -90,9 +92,17 @@ absl::Status StatusFromServerError(std::string_view sqlstate, std::string_view m
     status = absl::FailedPreconditionError(absl::StrCat(
         text, ". Set wal_level = logical (ALTER SYSTEM SET wal_level = logical) and restart "
               "the server; on Amazon RDS/Aurora set rds.logical_replication = 1"));
+  } else if (sqlstate == "55000" || sqlstate == "58P01") {
+    // "can no longer get changes from replication slot", "requested WAL segment ...
+    // has already been removed": the slot is invalidated.
+    status = absl::FailedPreconditionError(absl::StrCat(
+        text, ". If the slot lost WAL it needed, changes are gone: drop and recreate the "
+              "slot and re-snapshot the tables"));
   } else if (sqlstate == "42704" && absl::StrContains(Sv(message), "publication")) {
-    status = absl::FailedPreconditionError(
-        absl::StrCat(text, ". Create it: CREATE PUBLICATION <name> FOR TABLE <tables>"));
+    status = absl::FailedPreconditionError(absl::StrCat(
+        text, ". Create it: CREATE PUBLICATION <name> FOR TABLE <tables>. If it exists now, "
+              "it was created after the slot's position, which the slot cannot decode "
+              "past: drop and recreate the slot"));
   } else if (sqlstate == "42704") {
     status = absl::NotFoundError(text);
   } else if (sqlstate == "42501") {
@@ -108,14 +118,14 @@ absl::Status StatusFromServerError(std::string_view sqlstate, std::string_view m
     status = absl::AlreadyExistsError(text);
   } else if (sqlstate == "22023" || sqlstate == "42602" || sqlstate == "22P02") {
     status = absl::InvalidArgumentError(text);
+  } else if (sqlstate == "57014") {
+    status = absl::DeadlineExceededError(text);
   } else if (sqlstate == "0A000") {
     status = absl::FailedPreconditionError(text);
   } else if (absl::StartsWith(Sv(sqlstate), "08") || absl::StartsWith(Sv(sqlstate), "57P") ||
              sqlstate == "53300") {
     status = absl::UnavailableError(text);
-  } else if (absl::StartsWith(Sv(sqlstate), "XX")) {
-    status = absl::InternalError(text);
-  } else {
+  } else {  // includes XX000: a server-side error, not a pgcdc bug (kInternal)
     status = absl::UnknownError(text);
   }
   return WithSqlState(std::move(status), sqlstate);
@@ -225,6 +235,8 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
 
 int PgConnection::server_version() const { return PQserverVersion(conn_); }
 
+bool PgConnection::connected() const { return PQstatus(conn_) == CONNECTION_OK; }
+
 std::string PgConnection::database() const {
   const char* db = PQdb(conn_);
   return db ? db : "";
@@ -311,14 +323,7 @@ absl::StatusOr<ReceiveResult> PgConnection::Receive(
       if (n == -2) return StatusFromConnection("reading the replication stream");
       // -1: the server ended COPY: CopyDone (shutdown) or an ErrorResponse.
       in_copy_ = false;
-      absl::Status status = absl::OkStatus();
-      while (PGresult* r = PQgetResult(conn_)) {
-        ResultPtr result(r);
-        if (PQresultStatus(r) == PGRES_FATAL_ERROR && status.ok()) {
-          status = StatusFromResult(r, "replication stream");
-        }
-      }
-      if (!status.ok()) return status;
+      PGCDC_RETURN_IF_ERROR(DrainResults(deadline));
       return ReceiveResult::kEndOfStream;
     }
     if (handled > 0) return ReceiveResult::kData;
@@ -335,6 +340,39 @@ absl::StatusOr<ReceiveResult> PgConnection::Receive(
     if (PQconsumeInput(conn_) == 0) return StatusFromConnection("reading the replication stream");
     read_socket = true;
   }
+}
+
+absl::Status PgConnection::DrainResults(absl::Time deadline) {
+  absl::Status status = absl::OkStatus();
+  // Bounded: a server that answered with COPY IN/OUT would otherwise repeat forever.
+  for (int i = 0; i < 16; ++i) {
+    // PQgetResult blocks until a whole result arrived; wait for it here instead, so a
+    // deadline holds even while the server still sends the rest of a transaction.
+    while (PQisBusy(conn_)) {
+      if (absl::Now() >= deadline) {
+        return absl::DeadlineExceededError("timed out waiting for the server to end COPY");
+      }
+      pollfd fd = {PQsocket(conn_), POLLIN, 0};
+      if (poll(&fd, 1, std::min(MillisUntil(deadline), 1000)) > 0 && PQconsumeInput(conn_) == 0) {
+        return StatusFromConnection("replication stream");
+      }
+    }
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) return status;
+    ResultPtr result(r);
+    const ExecStatusType type = PQresultStatus(r);
+    if (type == PGRES_FATAL_ERROR && status.ok()) {
+      // No SQLSTATE: libpq's own report of a closed connection (a server shutdown),
+      // which reconnecting fixes.
+      status = PQresultErrorField(r, PG_DIAG_SQLSTATE) != nullptr
+                   ? StatusFromResult(r, "replication stream")
+                   : StatusFromConnection("replication stream");
+    } else if (type == PGRES_COPY_IN || type == PGRES_COPY_BOTH) {
+      PQputCopyEnd(conn_, nullptr);
+      PQflush(conn_);
+    }
+  }
+  return status.ok() ? absl::InternalError("the server kept returning COPY results") : status;
 }
 
 absl::Status PgConnection::FlushOutput(absl::Time deadline) {
@@ -368,7 +406,8 @@ absl::Status PgConnection::SendCopyData(std::string_view data) {
 absl::Status PgConnection::EndCopyBoth(absl::Duration timeout) {
   if (!in_copy_) return absl::OkStatus();
   const absl::Time deadline = absl::Now() + timeout;
-  while (PQputCopyEnd(conn_, nullptr) == 0) {
+  for (int rc; (rc = PQputCopyEnd(conn_, nullptr)) != 1;) {
+    if (rc < 0) return StatusFromConnection("ending replication");
     if (absl::Status s = FlushOutput(deadline); !s.ok()) return s;
   }
   if (absl::Status s = FlushOutput(deadline); !s.ok()) return s;
@@ -378,7 +417,7 @@ absl::Status PgConnection::EndCopyBoth(absl::Duration timeout) {
     absl::StatusOr<ReceiveResult> r =
         Receive(deadline, -1, [](std::string_view) { return absl::OkStatus(); });
     if (!r.ok()) return r.status();
-    if (*r == ReceiveResult::kTimeout) {
+    if (*r == ReceiveResult::kTimeout || (in_copy_ && absl::Now() >= deadline)) {
       return absl::DeadlineExceededError("timed out waiting for the server to end COPY");
     }
   }

@@ -41,6 +41,8 @@ class PgConnection {
   PgConnection& operator=(const PgConnection&) = delete;
 
   int server_version() const;  // e.g. 150004
+  bool in_copy() const { return in_copy_; }
+  bool connected() const;
   std::string database() const;
 
   // Simple query protocol (the walsender rejects the extended protocol).
@@ -69,6 +71,8 @@ class PgConnection {
  private:
   explicit PgConnection(pg_conn* conn);
   absl::Status FlushOutput(absl::Time deadline);
+  // Collects the results that follow the end of COPY; the first error wins.
+  absl::Status DrainResults(absl::Time deadline);
   absl::Status StatusFromConnection(std::string_view context) const;
 
   pg_conn* conn_;

@@ -39,7 +39,12 @@ absl::StatusOr<absl::Duration> WalSenderTimeout(PgConnection& conn) {
   return absl::Milliseconds(ms);
 }
 
-absl::Status EnsurePublications(PgConnection& conn, const StreamOptions& options) {
+// Creates missing publications only together with a new slot: pgoutput reads
+// publications with the catalog as of each change's WAL position, so a slot cannot
+// decode past the point where a publication it uses did not exist yet (PG <= 17
+// errors there on every restart).
+absl::Status EnsurePublications(PgConnection& conn, const StreamOptions& options,
+                                bool new_slot) {
   std::vector<std::string> literals;
   for (const std::string& p : options.publications) literals.push_back(conn.QuoteLiteral(p));
   PGCDC_ASSIGN_OR_RETURN(
@@ -49,11 +54,14 @@ absl::Status EnsurePublications(PgConnection& conn, const StreamOptions& options
     bool found = false;
     for (const auto& row : r.rows) found = found || (row[0] && *row[0] == p);
     if (found) continue;
-    if (options.publication_tables.empty()) {
+    if (options.publication_tables.empty() || !new_slot) {
       return absl::FailedPreconditionError(absl::StrCat(
           "publication \"", p, "\" does not exist in database \"", conn.database(),
-          "\". Create it: CREATE PUBLICATION ", conn.QuoteIdentifier(p),
-          " FOR TABLE <tables>; (or pass the tables to publish so pgcdc creates it)"));
+          "\". Create it: CREATE PUBLICATION ", conn.QuoteIdentifier(p), " FOR TABLE <tables>;",
+          new_slot ? " (or pass the tables to publish so pgcdc creates it)"
+                   : absl::StrCat(" then drop and recreate slot \"", options.slot_name,
+                                  "\": the slot cannot use a publication created after its "
+                                  "position")));
     }
     std::vector<std::string> tables;
     for (const std::string& t : options.publication_tables) {
@@ -75,12 +83,13 @@ struct SlotState {
 };
 
 absl::StatusOr<SlotState> CheckSlot(PgConnection& conn, const StreamOptions& options) {
+  // wal_status exists from PostgreSQL 13 on.
+  const char* wal_status = conn.server_version() >= 130000 ? "wal_status" : "NULL";
   PGCDC_ASSIGN_OR_RETURN(
       QueryResult r,
       conn.Query(absl::StrCat(
-          "SELECT plugin, slot_type, database, active_pid, confirmed_flush_lsn, wal_status "
-          "FROM pg_replication_slots WHERE slot_name = ",
-          conn.QuoteLiteral(options.slot_name))));
+          "SELECT plugin, slot_type, database, active_pid, confirmed_flush_lsn, ", wal_status,
+          " FROM pg_replication_slots WHERE slot_name = ", conn.QuoteLiteral(options.slot_name))));
   SlotState state;
   if (r.rows.empty()) return state;
   state.exists = true;
@@ -175,22 +184,6 @@ absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& o
   PGCDC_RETURN_IF_ERROR(CheckWalLevel(conn));
   PGCDC_RETURN_IF_ERROR(conn.Exec("IDENTIFY_SYSTEM"));
   PGCDC_ASSIGN_OR_RETURN(session.wal_sender_timeout, WalSenderTimeout(conn));
-  PGCDC_RETURN_IF_ERROR(EnsurePublications(conn, options));
-
-  PGCDC_ASSIGN_OR_RETURN(SlotState slot, CheckSlot(conn, options));
-  if (!slot.exists) {
-    if (!options.create_slot) {
-      return absl::NotFoundError(absl::StrCat(
-          "replication slot \"", options.slot_name, "\" does not exist in database \"",
-          conn.database(), "\". Create it (create_slot = true / --create-slot) or check the "
-          "name"));
-    }
-    PGCDC_ASSIGN_OR_RETURN(slot.confirmed_flush_lsn,
-                           CreateSlot(conn, options, session.server_version));
-    session.slot_created = true;
-  }
-  session.confirmed_flush_lsn = slot.confirmed_flush_lsn;
-
   const int max_version = MaxProtoVersion(session.server_version);
   session.proto_version = options.proto_version == 0 ? max_version : options.proto_version;
   if (session.proto_version > max_version) {
@@ -203,6 +196,21 @@ absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& o
         "streaming in-progress transactions needs PostgreSQL 14+ and protocol v2+; this "
         "server is ", session.server_version, ", protocol v", session.proto_version));
   }
+
+  PGCDC_ASSIGN_OR_RETURN(SlotState slot, CheckSlot(conn, options));
+  PGCDC_RETURN_IF_ERROR(EnsurePublications(conn, options, /*new_slot=*/!slot.exists));
+  if (!slot.exists) {
+    if (!options.create_slot) {
+      return absl::NotFoundError(absl::StrCat(
+          "replication slot \"", options.slot_name, "\" does not exist in database \"",
+          conn.database(), "\". Create it (create_slot = true / --create-slot) or check the "
+          "name"));
+    }
+    PGCDC_ASSIGN_OR_RETURN(slot.confirmed_flush_lsn,
+                           CreateSlot(conn, options, session.server_version));
+    session.slot_created = true;
+  }
+  session.confirmed_flush_lsn = slot.confirmed_flush_lsn;
   const uint64_t start = options.start_lsn ? options.start_lsn->value() : 0;
   PGCDC_RETURN_IF_ERROR(conn.StartCopyBoth(
       StartReplicationCommand(conn, options.slot_name, start, session.proto_version,

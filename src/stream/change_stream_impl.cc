@@ -35,6 +35,7 @@ absl::StatusOr<std::unique_ptr<ChangeStreamImpl>> ChangeStreamImpl::Open(
   if (pipe2(impl->wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
     return absl::InternalError("pipe2 failed");
   }
+  impl->wake_fd_.store(impl->wake_pipe_[1], std::memory_order_release);
   impl->guard_ = std::thread([p = impl.get()] { p->GuardLoop(); });
   return impl;
 }
@@ -59,6 +60,8 @@ ChangeStreamImpl::~ChangeStreamImpl() {
   if (absl::Status s = Close(); !s.ok()) {
     Log(options_.log_sink, LogLevel::kWarning, absl::StrCat("closing the stream: ", s.message()));
   }
+  // REQUIRES (documented on Cancel): no Cancel() runs concurrently with destruction.
+  wake_fd_.store(-1, std::memory_order_release);
   for (int fd : wake_pipe_) {
     if (fd >= 0) close(fd);
   }
@@ -66,8 +69,10 @@ ChangeStreamImpl::~ChangeStreamImpl() {
 
 absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Poll(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
+  bool read_once = false;  // even with a zero timeout, look at the socket once
   while (!done()) {
     const absl::Time now = absl::Now();
+    if (HardStopMet(now)) break;
     if (!ready_.empty()) {
       if (std::optional<Change> change = Deliver(now)) return change;
       continue;
@@ -75,9 +80,10 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Poll(absl::Time deadline
     AfterDrained();
     if (StopConditionMet(now)) break;
     if (absl::Status s = ReportProgress(now, /*force=*/false); !s.ok()) return Fail(s);
-    if (now >= deadline) return std::nullopt;
+    if (now >= deadline && read_once) return std::nullopt;
+    read_once = true;
     absl::StatusOr<ReceiveResult> r = session_.conn->Receive(
-        NextWakeup(deadline), wake_pipe_[0],
+        std::max(NextWakeup(deadline), now), wake_pipe_[0],
         [this](std::string_view data) ABSL_NO_THREAD_SAFETY_ANALYSIS {
           return HandleCopyData(data);
         });
@@ -125,9 +131,18 @@ bool ChangeStreamImpl::BeyondStop(const Change& change) const {
   return options_.stop_at_lsn && change.commit_lsn() > options_.stop_at_lsn->value();
 }
 
+bool ChangeStreamImpl::HardStopMet(absl::Time now) {
+  // Checked before every delivery: Cancel() and the time budget must not wait until a
+  // buffered transaction has been handed out. Stopping inside a transaction is safe:
+  // its acknowledged changes confirm only its commit LSN, so it comes again whole.
+  const bool stop = cancelled_.load(std::memory_order_acquire) ||
+                    (options_.max_duration && now - started_ >= *options_.max_duration);
+  if (stop) done_.store(true, std::memory_order_release);
+  return stop;
+}
+
 bool ChangeStreamImpl::StopConditionMet(absl::Time now) {
-  const bool stop = cancelled_.load(std::memory_order_acquire) || stop_after_delivered_ ||
-                    (options_.max_duration && now - started_ >= *options_.max_duration) ||
+  const bool stop = stop_after_delivered_ ||
                     (options_.idle_timeout && now - last_change_time_ >= *options_.idle_timeout);
   if (stop) done_.store(true, std::memory_order_release);
   return stop;
@@ -154,7 +169,7 @@ absl::Status ChangeStreamImpl::HandleCopyData(std::string_view data) {
   keepalive_wal_end_ = std::max(keepalive_wal_end_, keepalive.wal_end);
   // The walsender asks for a reply when half of wal_sender_timeout has passed
   // without hearing from us; answer at once.
-  if (keepalive.reply_requested) return SendStatus(absl::Now(), false);
+  if (keepalive.reply_requested) return SendStatus(absl::Now(), ReportableFlush());
   return absl::OkStatus();
 }
 
@@ -163,28 +178,43 @@ absl::Status ChangeStreamImpl::ReportProgress(absl::Time now, bool force) {
   if (progress_.has_unconfirmed() && (force || now >= next_checkpoint_)) {
     const uint64_t position = progress_.acked();
     if (options_.on_checkpoint) {
+      // User code runs without the lock, so the guard thread keeps the session alive
+      // (wal_sender_timeout) however long the callback takes.
+      mu_.Unlock();
       absl::Status s = options_.on_checkpoint({options_.slot_name, Lsn(position), now});
+      mu_.Lock();
       if (!s.ok()) {
         return absl::AbortedError(absl::StrCat(
             "on_checkpoint failed for position ", Lsn(position).ToString(),
             "; the slot was not moved: ", s.message()));
       }
     }
-    progress_.Confirmed(position);
     next_checkpoint_ = now + options_.status_interval;
-    return SendStatus(now, false);
+    PGCDC_RETURN_IF_ERROR(SendStatus(now, position));
+    progress_.Confirmed(position);
+    flush_reported_ = true;
+    return absl::OkStatus();
   }
-  if (force || now - last_status_sent_ >= heartbeat_interval_) return SendStatus(now, false);
+  if (force || now - last_status_sent_ >= heartbeat_interval_) {
+    return SendStatus(now, ReportableFlush());
+  }
   return absl::OkStatus();
 }
 
-absl::Status ChangeStreamImpl::SendStatus(absl::Time now, bool reply_requested) {
+uint64_t ChangeStreamImpl::ReportableFlush() const {
+  // Until this session confirmed something itself, report no flush position (0 means
+  // "no information" to the walsender) rather than the slot position read before
+  // START_REPLICATION, which someone may have advanced since: a lower flush would move
+  // the slot backwards on servers that accept it.
+  return flush_reported_ ? progress_.confirmed() : 0;
+}
+
+absl::Status ChangeStreamImpl::SendStatus(absl::Time now, uint64_t flushed) {
   // Only `flushed` moves the slot; `written` shows what we received
-  // (pg_stat_replication.write_lsn). Never report a flush position that was not
-  // confirmed by the checkpoint callback.
-  const uint64_t flushed = progress_.confirmed();
+  // (pg_stat_replication.write_lsn), and is what a shutting-down walsender waits for
+  // when flushed is 0.
   const std::array<char, 34> message = EncodeStandbyStatusUpdate(
-      std::max(received_lsn_, flushed), flushed, flushed, PgNow(now), reply_requested);
+      std::max(received_lsn_, flushed), flushed, flushed, PgNow(now), false);
   last_status_sent_ = now;
   return session_.conn->SendCopyData(std::string_view(message.data(), message.size()));
 }
@@ -192,10 +222,14 @@ absl::Status ChangeStreamImpl::SendStatus(absl::Time now, bool reply_requested) 
 absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Fail(absl::Status status) {
   done_.store(true, std::memory_order_release);
   ready_.clear();
+  // After the server ended COPY with an error, or the connection broke, there is no
+  // session left to report progress to.
+  if (!session_.conn->in_copy() || !session_.conn->connected()) connected_ = false;
   return status;
 }
 
 absl::Status ChangeStreamImpl::Close() {
+  Cancel();  // a Next() blocked in another thread returns, so the lock comes free
   StopGuard();
   absl::MutexLock lock(&mu_);
   done_.store(true, std::memory_order_release);
@@ -216,9 +250,10 @@ absl::Status ChangeStreamImpl::Close() {
 void ChangeStreamImpl::Cancel() {
   cancelled_.store(true, std::memory_order_release);
   // write() is async-signal-safe: Cancel() may run in a signal handler.
-  if (wake_pipe_[1] >= 0) {
+  const int fd = wake_fd_.load(std::memory_order_acquire);
+  if (fd >= 0) {
     const char byte = 1;
-    ssize_t ignored = write(wake_pipe_[1], &byte, 1);
+    ssize_t ignored = write(fd, &byte, 1);
     (void)ignored;
   }
 }
@@ -233,7 +268,7 @@ void ChangeStreamImpl::GuardLoop() {
     const absl::Time now = absl::Now();
     absl::Status s = absl::OkStatus();
     if (connected_ && session_.conn != nullptr && now - last_status_sent_ >= heartbeat_interval_) {
-      s = SendStatus(now, false);
+      s = SendStatus(now, ReportableFlush());
     }
     mu_.Unlock();
     if (!s.ok()) {

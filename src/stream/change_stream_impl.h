@@ -50,7 +50,9 @@ class ChangeStreamImpl {
   ChangeStreamImpl(StreamOptions options, ReplicationSession session);
 
   absl::Status HandleCopyData(std::string_view data) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Stop conditions that end the stream now; sets done_.
+  // Cancel() or max_duration: end the stream even with changes buffered; sets done_.
+  bool HardStopMet(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // stop_at_lsn reached or idle_timeout: checked once the buffer is empty.
   bool StopConditionMet(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether `change` lies beyond stop_at_lsn and must not be delivered.
   bool BeyondStop(const Change& change) const;
@@ -59,8 +61,8 @@ class ChangeStreamImpl {
   std::optional<Change> Deliver(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Checkpoint (callback + flush) when due or forced; otherwise a heartbeat when due.
   absl::Status ReportProgress(absl::Time now, bool force) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status SendStatus(absl::Time now, bool reply_requested)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SendStatus(absl::Time now, uint64_t flushed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint64_t ReportableFlush() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Time NextWakeup(absl::Time deadline) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::optional<Change>> Fail(absl::Status status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -83,10 +85,12 @@ class ChangeStreamImpl {
   absl::Time next_checkpoint_ ABSL_GUARDED_BY(mu_);
   bool stop_after_delivered_ ABSL_GUARDED_BY(mu_) = false;
   bool connected_ ABSL_GUARDED_BY(mu_) = true;
+  bool flush_reported_ ABSL_GUARDED_BY(mu_) = false;  // a checkpoint was sent this session
 
   std::atomic<bool> done_{false};
   std::atomic<bool> cancelled_{false};
   int wake_pipe_[2] = {-1, -1};
+  std::atomic<int> wake_fd_{-1};  // write end for Cancel(); -1 once closing
 
   absl::Mutex guard_mu_;
   bool guard_stop_ ABSL_GUARDED_BY(guard_mu_) = false;

@@ -76,6 +76,34 @@ TEST_F(ErrorsTest, SlotAlreadyInUse) {
   EXPECT_TRUE(IsRetryable(second.status()));
 }
 
+TEST_F(ErrorsTest, PublicationIsNotCreatedForAnExistingSlot) {
+  { absl::StatusOr<ChangeStream> create = ChangeStream::Open(Options()); }
+  StreamOptions options = Options();
+  options.publications = {"late_pub"};
+  options.publication_tables = {"t"};
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Message(stream.status()), AllOf(HasSubstr("late_pub"), HasSubstr("recreate slot")));
+  auto rows = pg().Query("SELECT count(*) FROM pg_publication WHERE pubname = 'late_pub'", dbname());
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0][0], "0");
+}
+
+TEST_F(ErrorsTest, ServerShutdownIsRetryable) {
+  absl::StatusOr<std::unique_ptr<internal::EmbeddedPostgres>> own =
+      internal::EmbeddedPostgres::Start();
+  ASSERT_TRUE(own.ok()) << own.status();
+  ASSERT_TRUE((*own)->Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t").ok());
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(MakeOptions((*own)->Dsn(), "s", "pub"));
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  ASSERT_TRUE((*own)->Stop().ok());
+  absl::Status error;
+  for (int i = 0; i < 100 && error.ok(); ++i) error = stream->Poll(absl::Milliseconds(100)).status();
+  EXPECT_EQ(error.code(), absl::StatusCode::kUnavailable) << error;
+  EXPECT_TRUE(IsRetryable(error));
+  EXPECT_TRUE(stream->done());
+}
+
 TEST_F(ErrorsTest, MissingSlotWithoutCreate) {
   StreamOptions options = Options();
   options.create_slot = false;

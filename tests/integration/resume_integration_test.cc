@@ -279,6 +279,55 @@ TEST_F(ResumeTest, IdleTimeoutAndMaxDurationEndTheStream) {
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(700));
 }
 
+TEST_F(ResumeTest, PollWithZeroTimeoutStillReadsTheSocket) {
+  ChangeStream stream = OpenStream(Options());
+  Exec("INSERT INTO t VALUES (1, 'a')");
+  std::optional<Change> got;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!got && absl::Now() < deadline) {
+    absl::StatusOr<std::optional<Change>> next = stream.Poll(absl::ZeroDuration());
+    ASSERT_TRUE(next.ok()) << next.status();
+    got = std::move(*next);
+  }
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(ValueOf(got->new_row(), "id").int_value(), 1);
+}
+
+TEST_F(ResumeTest, CancelStopsInsideABufferedTransaction) {
+  ChangeStream stream = OpenStream(Options());
+  Exec("INSERT INTO t SELECT i, 'x' FROM generate_series(1, 100) i");
+  ASSERT_EQ(ReadChanges(stream, 1).size(), 1u);
+  stream.Cancel();
+  absl::StatusOr<std::optional<Change>> next = stream.Poll(absl::Seconds(1));
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(next->has_value()) << "the other 99 changes must not be handed out";
+  EXPECT_TRUE(stream.done());
+}
+
+TEST_F(ResumeTest, SlowCheckpointCallbackDoesNotGetTheSessionKilled) {
+  StreamOptions options = Options();
+  options.dsn += " options='-c wal_sender_timeout=2s'";
+  options.status_interval = absl::Milliseconds(100);
+  int calls = 0;
+  options.on_checkpoint = [&](const Checkpoint&) {
+    if (calls++ == 0) absl::SleepFor(absl::Seconds(5));  // a slow sink: 2.5 timeouts
+    return absl::OkStatus();
+  };
+  ChangeStream stream = OpenStream(options);
+  Exec("INSERT INTO t VALUES (1, 'a')");
+  std::vector<Change> first = ReadChanges(stream, 1);
+  ASSERT_EQ(first.size(), 1u);
+  stream.Ack(first[0]);
+  Exec("INSERT INTO t VALUES (2, 'b')");
+  std::vector<Change> second = ReadChanges(stream, 1);  // runs the slow checkpoint
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(ValueOf(second[0].new_row(), "id").int_value(), 2);
+  EXPECT_GE(calls, 1);
+  stream.Ack(second[0]);
+  EXPECT_TRUE(stream.Close().ok());
+  EXPECT_EQ(ConfirmedFlushLsn(slot_), second[0].end_lsn());
+}
+
 TEST_F(ResumeTest, CancelFromAnotherThreadEndsBlockingNext) {
   ChangeStream stream = OpenStream(Options());
   std::thread canceller([&] {
