@@ -45,6 +45,9 @@ struct StreamOptions {
   absl::Duration status_interval = absl::Seconds(10);
   // Give up connecting after this long.
   absl::Duration connect_timeout = absl::Seconds(30);
+  // Creating a slot waits until every transaction that holds a transaction id has
+  // ended (long-running or forgotten prepared transactions block it): give up then.
+  absl::Duration create_slot_timeout = absl::Minutes(2);
 
   // Stop conditions. Reaching one ends the stream cleanly (Next() returns nullopt).
   std::optional<absl::Duration> max_duration;  // e.g. the Lambda time budget

@@ -248,31 +248,60 @@ absl::Status PgConnection::StatusFromConnection(std::string_view context) const 
 }
 
 absl::StatusOr<QueryResult> PgConnection::Query(std::string_view sql) {
-  ResultPtr result(PQexec(conn_, std::string(sql).c_str()));
-  if (result == nullptr) return StatusFromConnection(sql);
-  const ExecStatusType status = PQresultStatus(result.get());
+  return Query(sql, absl::InfiniteFuture());
+}
+
+absl::StatusOr<QueryResult> PgConnection::Query(std::string_view sql, absl::Time deadline) {
+  if (PQsendQuery(conn_, std::string(sql).c_str()) == 0) return StatusFromConnection(sql);
+  // Wait without blocking in libpq so that a deadline can cancel the command.
+  while (PQisBusy(conn_)) {
+    if (absl::Now() >= deadline) {
+      CancelRunningCommand();
+      return absl::DeadlineExceededError(
+          absl::StrCat(Sv(sql), ": did not finish in time and was canceled"));
+    }
+    pollfd fd = {PQsocket(conn_), POLLIN, 0};
+    if (poll(&fd, 1, std::min(MillisUntil(deadline), 1000)) > 0 && PQconsumeInput(conn_) == 0) {
+      return StatusFromConnection(sql);
+    }
+  }
+  ResultPtr last;
+  while (PGresult* r = PQgetResult(conn_)) last.reset(r);  // the last statement's result
+  if (last == nullptr) return StatusFromConnection(sql);
+  const ExecStatusType status = PQresultStatus(last.get());
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-    if (PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) == nullptr &&
+    if (PQresultErrorField(last.get(), PG_DIAG_SQLSTATE) == nullptr &&
         PQstatus(conn_) != CONNECTION_OK) {
       return StatusFromConnection(sql);
     }
-    return StatusFromResult(result.get(), sql);
+    return StatusFromResult(last.get(), sql);
   }
   QueryResult out;
-  const int ncols = PQnfields(result.get());
-  for (int c = 0; c < ncols; ++c) out.columns.emplace_back(PQfname(result.get(), c));
-  for (int r = 0; r < PQntuples(result.get()); ++r) {
+  const int ncols = PQnfields(last.get());
+  for (int c = 0; c < ncols; ++c) out.columns.emplace_back(PQfname(last.get(), c));
+  for (int r = 0; r < PQntuples(last.get()); ++r) {
     std::vector<std::optional<std::string>>& row = out.rows.emplace_back();
     for (int c = 0; c < ncols; ++c) {
-      if (PQgetisnull(result.get(), r, c)) {
+      if (PQgetisnull(last.get(), r, c)) {
         row.emplace_back(std::nullopt);
       } else {
-        row.emplace_back(std::string(PQgetvalue(result.get(), r, c),
-                                     PQgetlength(result.get(), r, c)));
+        row.emplace_back(std::string(PQgetvalue(last.get(), r, c),
+                                     PQgetlength(last.get(), r, c)));
       }
     }
   }
   return out;
+}
+
+void PgConnection::CancelRunningCommand() {
+  if (PGcancel* cancel = PQgetCancel(conn_)) {
+    char error[256];
+    (void)PQcancel(cancel, error, sizeof error);
+    PQfreeCancel(cancel);
+  }
+  // The canceled command still ends with a result (an error); collect it so the
+  // connection is usable, or at least in a defined state.
+  while (PGresult* r = PQgetResult(conn_)) PQclear(r);
 }
 
 absl::Status PgConnection::Exec(std::string_view sql) { return Query(sql).status(); }

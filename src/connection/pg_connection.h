@@ -47,6 +47,8 @@ class PgConnection {
 
   // Simple query protocol (the walsender rejects the extended protocol).
   absl::StatusOr<QueryResult> Query(std::string_view sql);
+  // Cancels the command on the server at `deadline` (kDeadlineExceeded).
+  absl::StatusOr<QueryResult> Query(std::string_view sql, absl::Time deadline);
   absl::Status Exec(std::string_view sql);
   std::string QuoteIdentifier(std::string_view name) const;
   std::string QuoteLiteral(std::string_view value) const;
@@ -74,6 +76,7 @@ class PgConnection {
   // Collects the results that follow the end of COPY; the first error wins.
   absl::Status DrainResults(absl::Time deadline);
   absl::Status StatusFromConnection(std::string_view context) const;
+  void CancelRunningCommand();
 
   pg_conn* conn_;
   bool in_copy_ = false;

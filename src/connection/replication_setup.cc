@@ -136,7 +136,16 @@ absl::StatusOr<uint64_t> CreateSlot(PgConnection& conn, const StreamOptions& opt
       server_version >= 150000 ? "(SNAPSHOT 'nothing')" : "NOEXPORT_SNAPSHOT";
   absl::StatusOr<QueryResult> r =
       conn.Query(absl::StrCat("CREATE_REPLICATION_SLOT ", conn.QuoteIdentifier(options.slot_name),
-                              " LOGICAL pgoutput ", snapshot));
+                              " LOGICAL pgoutput ", snapshot),
+                 absl::Now() + options.create_slot_timeout);
+  if (r.status().code() == absl::StatusCode::kDeadlineExceeded) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "creating replication slot \"", options.slot_name, "\" did not finish within ",
+        absl::FormatDuration(options.create_slot_timeout),
+        ": it waits until every transaction that holds a transaction id has ended. Find them "
+        "with SELECT pid, xact_start, state, query FROM pg_stat_activity WHERE backend_xid IS "
+        "NOT NULL; and SELECT * FROM pg_prepared_xacts; then retry"));
+  }
   if (!r.ok()) return r.status();
   if (r->rows.empty() || !r->rows[0][1]) {
     return absl::InternalError("CREATE_REPLICATION_SLOT returned no consistent point");

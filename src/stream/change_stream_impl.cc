@@ -79,7 +79,10 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Poll(absl::Time deadline
     }
     AfterDrained();
     if (StopConditionMet(now)) break;
-    if (absl::Status s = ReportProgress(now, /*force=*/false); !s.ok()) return Fail(s);
+    if (absl::Status s = ReportProgress(now, std::exchange(checkpoint_requested_, false));
+        !s.ok()) {
+      return Fail(s);
+    }
     if (now >= deadline && read_once) return std::nullopt;
     read_once = true;
     absl::StatusOr<ReceiveResult> r = session_.conn->Receive(
@@ -169,7 +172,13 @@ absl::Status ChangeStreamImpl::HandleCopyData(std::string_view data) {
   keepalive_wal_end_ = std::max(keepalive_wal_end_, keepalive.wal_end);
   // The walsender asks for a reply when half of wal_sender_timeout has passed
   // without hearing from us; answer at once.
-  if (keepalive.reply_requested) return SendStatus(absl::Now(), ReportableFlush());
+  // A shutting-down walsender also asks, and waits until the reported position reaches
+  // what it sent: confirm what can be confirmed at the next opportunity, not only at
+  // the next status_interval.
+  if (keepalive.reply_requested) {
+    checkpoint_requested_ = true;
+    return SendStatus(absl::Now(), ReportableFlush());
+  }
   return absl::OkStatus();
 }
 

@@ -1,5 +1,6 @@
 // Bad configuration gives a clear error that names the problem and the fix.
 #include "gmock/gmock.h"
+#include "libpq-fe.h"
 #include "gtest/gtest.h"
 #include "pgcdc/pgcdc.h"
 #include "integration/testing/postgres_fixture.h"
@@ -102,6 +103,28 @@ TEST_F(ErrorsTest, ServerShutdownIsRetryable) {
   EXPECT_EQ(error.code(), absl::StatusCode::kUnavailable) << error;
   EXPECT_TRUE(IsRetryable(error));
   EXPECT_TRUE(stream->done());
+}
+
+TEST_F(ErrorsTest, SlotCreationBlockedByOpenTransactionTimesOutWithTheQueryToFindIt) {
+  // A session holding a transaction id: slot creation waits for it to end.
+  PGconn* blocker = PQconnectdb(pg().Dsn(dbname()).c_str());
+  ASSERT_EQ(PQstatus(blocker), CONNECTION_OK);
+  PQclear(PQexec(blocker, "BEGIN; SELECT txid_current();"));
+  StreamOptions options = Options();
+  options.create_slot_timeout = absl::Seconds(1);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kDeadlineExceeded) << stream.status();
+  EXPECT_THAT(Message(stream.status()),
+              AllOf(HasSubstr("backend_xid IS NOT NULL"), HasSubstr("pg_prepared_xacts")));
+  PQfinish(blocker);
+  // Nothing was left behind: the canceled creation leaves no slot holding WAL.
+  auto rows = pg().Query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" +
+                         slot_ + "'");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0][0], "0");
+  EXPECT_TRUE(ChangeStream::Open(Options()).ok());
 }
 
 TEST_F(ErrorsTest, MissingSlotWithoutCreate) {
