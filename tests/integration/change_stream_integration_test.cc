@@ -13,30 +13,16 @@ namespace {
 
 using ::testing::ElementsAre;
 
-class ChangeStreamTest : public PostgresTest {
+class ChangeStreamTest : public StreamTest {
  protected:
-  void SetUp() override {
-    PostgresTest::SetUp();
-    slot_ = UniqueName("slot");
-    guard_ = std::make_unique<ReplicationSlotGuard>(slot_);
-  }
-
   // Runs `setup` (tables, publication "pub"), then opens a stream with a new slot.
   ChangeStream Open(const std::string& setup, const std::string& publication = "pub") {
     EXPECT_TRUE(pg().Exec(setup, dbname()).ok());
     absl::StatusOr<ChangeStream> stream =
-        ChangeStream::Open(MakeOptions(pg().Dsn(dbname()), slot_, publication));
+        ChangeStream::Open(Options(publication));
     EXPECT_TRUE(stream.ok()) << stream.status();
     return std::move(stream).value();
   }
-
-  void Exec(const std::string& sql) {
-    absl::Status s = pg().Exec(sql, dbname());
-    ASSERT_TRUE(s.ok()) << s;
-  }
-
-  std::string slot_;
-  std::unique_ptr<ReplicationSlotGuard> guard_;
 };
 
 std::vector<std::string> Ops(const std::vector<Change>& changes) {
@@ -234,7 +220,7 @@ TEST_F(ChangeStreamTest, QuotedAndUnicodeIdentifiers) {
 
 TEST_F(ChangeStreamTest, CreatesPublicationForNamedTables) {
   Exec("CREATE TABLE t1 (id int PRIMARY KEY); CREATE TABLE t2 (id int PRIMARY KEY)");
-  StreamOptions options = MakeOptions(pg().Dsn(dbname()), slot_, "made_pub");
+  StreamOptions options = Options("made_pub");
   options.publication_tables = {"public.t1"};
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
   ASSERT_TRUE(stream.ok()) << stream.status();

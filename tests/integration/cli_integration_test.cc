@@ -40,19 +40,8 @@ std::string Quote(const std::string& s) {
   return out + "'";
 }
 
-class CliTest : public PostgresTest {
+class CliTest : public StreamTest {
  protected:
-  void SetUp() override {
-    PostgresTest::SetUp();
-    slot_ = UniqueName("slot");
-    guard_ = std::make_unique<ReplicationSlotGuard>(slot_);
-  }
-  void Exec(const std::string& sql) {
-    absl::Status s = pg().Exec(sql, dbname());
-    ASSERT_TRUE(s.ok()) << s;
-  }
-  std::string slot_;
-  std::unique_ptr<ReplicationSlotGuard> guard_;
 };
 
 TEST_F(CliTest, StreamWritesJsonLinesAndStopsAtLsn) {

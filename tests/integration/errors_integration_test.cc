@@ -12,21 +12,15 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-class ErrorsTest : public PostgresTest {
+class ErrorsTest : public StreamTest {
  protected:
   void SetUp() override {
-    PostgresTest::SetUp();
-    slot_ = UniqueName("slot");
-    guard_ = std::make_unique<ReplicationSlotGuard>(slot_);
+    StreamTest::SetUp();
     ASSERT_TRUE(pg().Exec("CREATE TABLE t (id int PRIMARY KEY); "
                           "CREATE PUBLICATION pub FOR TABLE t;",
                           dbname())
                     .ok());
   }
-  StreamOptions Options() { return MakeOptions(pg().Dsn(dbname()), slot_, "pub"); }
-
-  std::string slot_;
-  std::unique_ptr<ReplicationSlotGuard> guard_;
 };
 
 std::string Message(const absl::Status& s) { return std::string(s.message()); }

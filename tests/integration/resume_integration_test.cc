@@ -19,21 +19,12 @@
 namespace pgcdc::testing {
 namespace {
 
-class ResumeTest : public PostgresTest {
+class ResumeTest : public StreamTest {
  protected:
   void SetUp() override {
-    PostgresTest::SetUp();
-    slot_ = UniqueName("slot");
-    guard_ = std::make_unique<ReplicationSlotGuard>(slot_);
+    StreamTest::SetUp();
     Exec("CREATE TABLE t (id int PRIMARY KEY, v text); CREATE PUBLICATION pub FOR TABLE t;");
   }
-
-  void Exec(const std::string& sql) {
-    absl::Status s = pg().Exec(sql, dbname());
-    ASSERT_TRUE(s.ok()) << s;
-  }
-
-  StreamOptions Options() { return MakeOptions(pg().Dsn(dbname()), slot_, "pub"); }
 
   ChangeStream OpenStream(StreamOptions options) {
     absl::StatusOr<ChangeStream> stream = ChangeStream::Open(std::move(options));
@@ -46,15 +37,7 @@ class ResumeTest : public PostgresTest {
     for (int i = 1; i <= 10; ++i) Exec("INSERT INTO t VALUES (" + std::to_string(i) + ", 'v')");
   }
 
-  std::string slot_;
-  std::unique_ptr<ReplicationSlotGuard> guard_;
 };
-
-std::vector<int64_t> Ids(const std::vector<Change>& changes) {
-  std::vector<int64_t> ids;
-  for (const Change& c : changes) ids.push_back(ValueOf(c.new_row(), "id").int_value());
-  return ids;
-}
 
 TEST_F(ResumeTest, AckHalfThenReopenDeliversExactlyTheRest) {
   { ChangeStream create = OpenStream(Options()); }  // creates the slot
@@ -70,7 +53,7 @@ TEST_F(ResumeTest, AckHalfThenReopenDeliversExactlyTheRest) {
   EXPECT_EQ(ConfirmedFlushLsn(slot_) > 0, true);
   ChangeStream again = OpenStream(Options());
   std::vector<Change> rest = ReadChanges(again, 5);
-  EXPECT_THAT(Ids(rest), ::testing::ElementsAre(6, 7, 8, 9, 10));
+  EXPECT_THAT(RowIds(rest), ::testing::ElementsAre(6, 7, 8, 9, 10));
   EXPECT_TRUE(ReadFor(again, absl::Milliseconds(300)).empty());
 }
 
@@ -90,7 +73,7 @@ TEST_F(ResumeTest, AckInsideTransactionRedeliversThatTransactionWhole) {
   ChangeStream again = OpenStream(Options());
   std::vector<Change> rest = ReadChanges(again, 2);
   ASSERT_EQ(rest.size(), 2u);
-  EXPECT_THAT(Ids(rest), ::testing::ElementsAre(2, 3));
+  EXPECT_THAT(RowIds(rest), ::testing::ElementsAre(2, 3));
   EXPECT_EQ(rest[0].id(), first_ids[1]);
   EXPECT_EQ(rest[1].id(), first_ids[2]);
 }
@@ -113,7 +96,7 @@ TEST_F(ResumeTest, AckOfNonTransactionalMessageDoesNotSkipTheNextTransaction) {
   }
   ChangeStream again = OpenStream(Options());
   std::vector<Change> rest = ReadChanges(again, 1);
-  EXPECT_THAT(Ids(rest), ::testing::ElementsAre(1));
+  EXPECT_THAT(RowIds(rest), ::testing::ElementsAre(1));
   EXPECT_TRUE(ReadFor(again, absl::Milliseconds(300)).empty()) << "the message came again";
 }
 
@@ -227,7 +210,7 @@ TEST_F(ResumeTest, StopAtLsnEndsCleanlyAfterThatTransaction) {
   ChangeStream stream = OpenStream(options);
   std::vector<Change> c = ReadFor(stream, absl::Seconds(10));
   EXPECT_TRUE(stream.done());
-  EXPECT_THAT(Ids(c), ::testing::ElementsAre(1, 2, 3));
+  EXPECT_THAT(RowIds(c), ::testing::ElementsAre(1, 2, 3));
 }
 
 // The stop position lies after the last transaction (as with pg_recvlogical --endpos
@@ -395,7 +378,7 @@ TEST_F(ResumeTest, KilledConsumerWithoutAckGetsEverythingAgainWithSameIds) {
   std::vector<Change> c = ReadChanges(*again, 10);
   ASSERT_EQ(c.size(), 10u);
   for (size_t i = 0; i < c.size(); ++i) EXPECT_EQ(c[i].id(), first[i]);
-  EXPECT_THAT(Ids(c), ::testing::ElementsAre(1, 2, 3, 4, 5, 6, 7, 8, 9, 10));
+  EXPECT_THAT(RowIds(c), ::testing::ElementsAre(1, 2, 3, 4, 5, 6, 7, 8, 9, 10));
 }
 
 }  // namespace

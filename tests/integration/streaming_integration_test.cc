@@ -12,23 +12,17 @@
 namespace pgcdc::testing {
 namespace {
 
-class StreamingTest : public PostgresTest {
+class StreamingTest : public StreamTest {
  protected:
   void SetUp() override {
-    PostgresTest::SetUp();
-    slot_ = UniqueName("slot");
-    guard_ = std::make_unique<ReplicationSlotGuard>(slot_);
+    StreamTest::SetUp();
     Exec("CREATE TABLE t (id int PRIMARY KEY, pad text); CREATE PUBLICATION pub FOR TABLE t;");
-    StreamOptions options = MakeOptions(pg().Dsn(dbname()), slot_, "pub");
+    StreamOptions options = Options();
     options.streaming = true;
     options.dsn += " options='-c logical_decoding_work_mem=64kB'";
     absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
     ASSERT_TRUE(stream.ok()) << stream.status();
     stream_ = std::make_unique<ChangeStream>(*std::move(stream));
-  }
-  void Exec(const std::string& sql) {
-    absl::Status s = pg().Exec(sql, dbname());
-    ASSERT_TRUE(s.ok()) << s;
   }
   static std::string InsertRange(int from, int to) {
     return "INSERT INTO t SELECT i, repeat('p', 100) FROM generate_series(" +
@@ -42,16 +36,8 @@ class StreamingTest : public PostgresTest {
     return std::stoll(*(*rows)[0][0]);
   }
 
-  std::string slot_;
-  std::unique_ptr<ReplicationSlotGuard> guard_;
   std::unique_ptr<ChangeStream> stream_;
 };
-
-std::vector<int64_t> Ids(const std::vector<Change>& changes) {
-  std::vector<int64_t> ids;
-  for (const Change& c : changes) ids.push_back(ValueOf(c.new_row(), "id").int_value());
-  return ids;
-}
 
 TEST_F(StreamingTest, LargeTransactionWithRolledBackSavepointArrivesWhole) {
   Exec("BEGIN;" + InsertRange(1, 2000) + "SAVEPOINT a;" + InsertRange(2001, 3000) +
@@ -72,7 +58,7 @@ TEST_F(StreamingTest, AbortedLargeTransactionIsNeverDelivered) {
   Exec("BEGIN;" + InsertRange(1, 3000) + "ROLLBACK;");
   Exec("INSERT INTO t VALUES (99999, 'after')");
   std::vector<Change> c = ReadChanges(*stream_, 1);
-  EXPECT_THAT(Ids(c), ::testing::ElementsAre(99999));
+  EXPECT_THAT(RowIds(c), ::testing::ElementsAre(99999));
   EXPECT_GT(StreamedTransactions(), 0);
 }
 

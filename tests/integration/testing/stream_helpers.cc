@@ -43,6 +43,23 @@ const v1::Value& ValueOf(const v1::Row& row, const std::string& name) {
   return v1::Value::default_instance();
 }
 
+std::vector<int64_t> RowIds(const std::vector<Change>& changes, const std::string& column) {
+  std::vector<int64_t> ids;
+  for (const Change& c : changes) ids.push_back(ValueOf(c.new_row(), column).int_value());
+  return ids;
+}
+
+void StreamTest::SetUp() {
+  PostgresTest::SetUp();
+  slot_ = UniqueName("slot");
+  guard_ = std::make_unique<ReplicationSlotGuard>(slot_);
+}
+
+void StreamTest::Exec(const std::string& sql) {
+  absl::Status s = pg().Exec(sql, dbname());
+  ASSERT_TRUE(s.ok()) << s << "\n" << sql;
+}
+
 bool HasColumn(const v1::Row& row, const std::string& name) {
   for (const v1::Column& c : row.columns()) {
     if (c.name() == name) return true;

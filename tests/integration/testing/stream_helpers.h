@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "integration/testing/postgres_fixture.h"
 #include "pgcdc/pgcdc.h"
 
 namespace pgcdc::testing {
@@ -25,6 +26,23 @@ bool HasColumn(const v1::Row& row, const std::string& name);
 // Per-test names and options for a stream on `publication` in `dbname`.
 StreamOptions MakeOptions(const std::string& dsn, const std::string& slot,
                           const std::string& publication);
+
+// The int64 column `column` of each change's new row, in order.
+std::vector<int64_t> RowIds(const std::vector<Change>& changes, const std::string& column = "id");
+
+// A test with its own database (PostgresTest) and a unique slot name whose slots are
+// dropped at teardown, even when the test fails.
+class StreamTest : public PostgresTest {
+ protected:
+  void SetUp() override;
+  void Exec(const std::string& sql);  // in the test's database; fails the test on error
+  StreamOptions Options(const std::string& publication = "pub") const {
+    return MakeOptions(pg().Dsn(dbname()), slot_, publication);
+  }
+
+  std::string slot_;
+  std::unique_ptr<ReplicationSlotGuard> guard_;
+};
 
 // The slot's confirmed_flush_lsn as the server reports it (0 if the slot is missing).
 uint64_t ConfirmedFlushLsn(const std::string& slot);
