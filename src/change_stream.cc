@@ -19,20 +19,36 @@ ChangeStream::ChangeStream(ChangeStream&&) noexcept = default;
 ChangeStream& ChangeStream::operator=(ChangeStream&&) noexcept = default;
 ChangeStream::~ChangeStream() = default;
 
+namespace {
+absl::Status MovedFrom() {
+  return absl::FailedPreconditionError("this ChangeStream was moved from");
+}
+}  // namespace
+
 absl::StatusOr<std::optional<Change>> ChangeStream::Next() {
+  if (!impl_) return MovedFrom();
   return impl_->Poll(absl::InfiniteFuture());
 }
 
 absl::StatusOr<std::optional<Change>> ChangeStream::Poll(absl::Duration timeout) {
+  if (!impl_) return MovedFrom();
   return impl_->Poll(absl::Now() + timeout);
 }
 
-bool ChangeStream::done() const { return impl_->done(); }
-void ChangeStream::Ack(const Change& change) { impl_->Ack(change); }
-void ChangeStream::Ack(Lsn lsn) { impl_->Ack(lsn); }
-absl::Status ChangeStream::Close() { return impl_->Close(); }
-void ChangeStream::Cancel() { impl_->Cancel(); }
-Lsn ChangeStream::acked_lsn() const { return impl_->acked_lsn(); }
-Lsn ChangeStream::confirmed_flush_lsn() const { return impl_->confirmed_flush_lsn(); }
+bool ChangeStream::done() const { return !impl_ || impl_->done(); }
+void ChangeStream::Ack(const Change& change) {
+  if (impl_) impl_->Ack(change);
+}
+void ChangeStream::Ack(Lsn lsn) {
+  if (impl_) impl_->Ack(lsn);
+}
+absl::Status ChangeStream::Close() { return impl_ ? impl_->Close() : absl::OkStatus(); }
+void ChangeStream::Cancel() {
+  if (impl_) impl_->Cancel();
+}
+Lsn ChangeStream::acked_lsn() const { return impl_ ? impl_->acked_lsn() : Lsn(); }
+Lsn ChangeStream::confirmed_flush_lsn() const {
+  return impl_ ? impl_->confirmed_flush_lsn() : Lsn();
+}
 
 }  // namespace pgcdc

@@ -77,6 +77,7 @@ absl::Status ChangeAssembler::Handle(const PgoutputMessage& message, const XLogD
   if (std::holds_alternative<Origin>(message)) return absl::OkStatus();
   if (const auto* m = std::get_if<StreamStart>(&message)) return HandleStreamStart(*m);
   if (std::holds_alternative<StreamStop>(message)) {
+    if (!in_stream_) return absl::DataLossError("pgoutput Stream Stop outside a stream block");
     in_stream_ = false;
     return absl::OkStatus();
   }
@@ -262,7 +263,9 @@ absl::Status ChangeAssembler::HandleStreamStart(const StreamStart& start) {
 
 absl::Status ChangeAssembler::HandleStreamCommit(const StreamCommit& commit,
                                                  std::deque<v1::Change>* ready) {
-  if (in_stream_) return absl::DataLossError("pgoutput Stream Commit inside a stream block");
+  if (in_stream_ || open_) {
+    return absl::DataLossError("pgoutput Stream Commit inside a stream block or transaction");
+  }
   auto it = streams_.find(commit.xid);
   Transaction txn;
   if (it != streams_.end()) {

@@ -42,6 +42,11 @@ class ChangeAssembler {
   // started but not finished: a keepalive position is then not safe to confirm.
   bool has_pending() const { return open_.has_value() || in_stream_ || !streams_.empty(); }
 
+  // The commit LSN of the transaction being received (between Begin and Commit).
+  std::optional<uint64_t> open_commit_lsn() const {
+    return open_ ? std::optional<uint64_t>(open_->commit_lsn) : std::nullopt;
+  }
+
   // Total changes buffered for transactions that have not committed yet.
   size_t buffered_changes() const;
 

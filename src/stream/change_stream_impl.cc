@@ -91,6 +91,12 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Poll(absl::Time deadline
           return HandleCopyData(data);
         });
     if (!r.ok()) return Fail(r.status());
+    // A transaction committing after the stop position is never delivered: stop
+    // before buffering it (it may be large) once what precedes it is delivered.
+    if (options_.stop_at_lsn &&
+        assembler_.open_commit_lsn().value_or(0) > options_.stop_at_lsn->value()) {
+      stop_after_delivered_ = true;
+    }
     if (*r == ReceiveResult::kEndOfStream) {
       connected_ = false;
       return Fail(absl::UnavailableError(

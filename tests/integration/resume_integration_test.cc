@@ -311,6 +311,15 @@ TEST_F(ResumeTest, SlowCheckpointCallbackDoesNotGetTheSessionKilled) {
   EXPECT_EQ(ConfirmedFlushLsn(slot_), second[0].end_lsn());
 }
 
+TEST_F(ResumeTest, MovedFromStreamFailsCleanlyAndTheMovedToOneWorks) {
+  ChangeStream a = OpenStream(Options());
+  ChangeStream b = std::move(a);
+  EXPECT_EQ(a.Next().status().code(), absl::StatusCode::kFailedPrecondition);  // NOLINT
+  EXPECT_TRUE(a.done());                                                       // NOLINT
+  Exec("INSERT INTO t VALUES (1, 'a')");
+  EXPECT_EQ(ReadChanges(b, 1).size(), 1u);
+}
+
 TEST_F(ResumeTest, CancelFromAnotherThreadEndsBlockingNext) {
   ChangeStream stream = OpenStream(Options());
   std::thread canceller([&] {
