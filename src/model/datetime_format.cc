@@ -91,10 +91,17 @@ void AppendIsoTime(int64_t micros_of_day, std::string* out) {
 }
 
 void AppendIsoTimestamp(int64_t micros, std::string* out) {
-  const int64_t days = FloorDiv(micros, kMicrosPerDay);
+  // Truncate, then correct the remainder: days * kMicrosPerDay can overflow for the
+  // smallest timestamps, a remainder cannot.
+  int64_t days = micros / kMicrosPerDay;
+  int64_t micros_of_day = micros % kMicrosPerDay;
+  if (micros_of_day < 0) {
+    micros_of_day += kMicrosPerDay;
+    --days;
+  }
   AppendIsoDate(days, out);
   out->push_back('T');
-  AppendIsoTime(micros - days * kMicrosPerDay, out);
+  AppendIsoTime(micros_of_day, out);
 }
 
 void AppendIsoOffset(int32_t seconds_east, std::string* out) {
