@@ -101,10 +101,13 @@ absl::StatusOr<SlotState> CheckSlot(PgConnection& conn, const StreamOptions& opt
         "\"; pgcdc needs a logical slot with pgoutput. Use another slot name, or drop it: "
         "SELECT pg_drop_replication_slot('", slot, "')"));
   }
-  if (row[2].value_or("") != conn.database()) {
+  // PQdb() is the name as given in the DSN; the server's own name is authoritative.
+  PGCDC_ASSIGN_OR_RETURN(QueryResult db, conn.Query("SELECT current_database()"));
+  const std::string database = db.rows.empty() ? "" : db.rows[0][0].value_or("");
+  if (row[2].value_or("") != database) {
     return absl::FailedPreconditionError(absl::StrCat(
         "replication slot \"", slot, "\" belongs to database \"", row[2].value_or(""),
-        "\", not \"", conn.database(), "\": connect to that database or use another slot"));
+        "\", not \"", database, "\": connect to that database or use another slot"));
   }
   if (row[5] && *row[5] == "lost") {
     return absl::FailedPreconditionError(absl::StrCat(

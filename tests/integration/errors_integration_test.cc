@@ -139,6 +139,21 @@ TEST_F(ErrorsTest, SlotWithAnotherPlugin) {
   EXPECT_THAT(Message(stream.status()), HasSubstr("test_decoding"));
 }
 
+TEST_F(ErrorsTest, SlotOfAnotherDatabase) {
+  ASSERT_TRUE(ChangeStream::Open(Options()).ok());  // creates the slot in this database
+  absl::StatusOr<std::string> other = CreateDatabase("other");
+  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_TRUE(pg().Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t;",
+                        *other)
+                  .ok());
+  StreamOptions options = Options();
+  options.dsn = pg().Dsn(*other);
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Message(stream.status()),
+              AllOf(HasSubstr("belongs to database \"" + dbname() + "\""), HasSubstr(*other)));
+}
+
 TEST_F(ErrorsTest, BadDsnAndUnreachableServer) {
   StreamOptions options = Options();
   options.dsn = "host=127.0.0.1 nonsense_key=1";
