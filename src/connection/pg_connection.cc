@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -20,9 +21,11 @@ namespace {
 // session's settings, so pin the ones that change text output (pgoutput.md §1.1, the
 // same set the built-in subscriber pins in libpqrcv_connect, plus TimeZone and
 // bytea_output so timestamptz/bytea text is canonical).
+// An empty search_path makes reg* values (regclass, regtype) print schema-qualified,
+// whatever the role's default is.
 constexpr char kPinnedSettings[] =
     "-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 "
-    "-c TimeZone=UTC -c bytea_output=hex -c lc_monetary=C";
+    "-c TimeZone=UTC -c bytea_output=hex -c lc_monetary=C -c search_path=";
 
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
@@ -160,6 +163,10 @@ class ConnInfo {
     }
     PQconninfoFree(options);
     if (params.replication) Set("replication", "database");
+    // Setting `options` here would hide PGOPTIONS from the environment: keep it.
+    if (Get("options").empty()) {
+      if (const char* env = std::getenv("PGOPTIONS"); env != nullptr) Set("options", env);
+    }
     Set("options", absl::StrCat(Get("options"), Get("options").empty() ? "" : " ",
                                 kPinnedSettings));
     Set("client_encoding", "UTF8");

@@ -218,6 +218,17 @@ TEST_F(ChangeStreamTest, QuotedAndUnicodeIdentifiers) {
   EXPECT_EQ(ValueOf(c[0].new_row(), "a,b").int_value(), 2);
 }
 
+TEST_F(ChangeStreamTest, RegclassValuesAreSchemaQualifiedWhateverTheSearchPath) {
+  ChangeStream stream = Open(
+      "CREATE TABLE t (id int PRIMARY KEY, rel regclass, typ regtype);"
+      "CREATE PUBLICATION pub FOR TABLE t;");
+  Exec("INSERT INTO t VALUES (1, 'public.t', 'int4')");
+  std::vector<Change> c = ReadChanges(stream, 1);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(ValueOf(c[0].new_row(), "rel").text_value(), "public.t");
+  EXPECT_EQ(ValueOf(c[0].new_row(), "typ").text_value(), "integer");
+}
+
 TEST_F(ChangeStreamTest, CreatesPublicationForNamedTables) {
   Exec("CREATE TABLE t1 (id int PRIMARY KEY); CREATE TABLE t2 (id int PRIMARY KEY)");
   StreamOptions options = Options("made_pub");
