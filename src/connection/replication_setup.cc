@@ -6,6 +6,7 @@
 #include "internal/status_macros.h"
 #include "internal/strings.h"
 #include "pgcdc/lsn.h"
+#include "pgcdc/status.h"
 
 namespace pgcdc::internal {
 namespace {
@@ -121,7 +122,7 @@ absl::StatusOr<SlotState> CheckSlot(PgConnection& conn, const StreamOptions& opt
         ". Only one consumer can use a slot: stop the other one, or wait until "
         "wal_sender_timeout ends a crashed consumer's session (to force it: SELECT "
         "pg_terminate_backend(", *row[3], "))"));
-    status.SetPayload("pgcdc.dev/sqlstate", absl::Cord("55006"));
+    status.SetPayload(kSqlStatePayloadUrl, absl::Cord("55006"));
     return status;
   }
   if (row[4]) {

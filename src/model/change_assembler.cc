@@ -43,12 +43,6 @@ std::string MessageId(uint64_t lsn) {
 
 }  // namespace
 
-size_t ChangeAssembler::buffered_changes() const {
-  size_t n = open_ ? open_->changes.size() : 0;
-  for (const auto& [xid, txn] : streams_) n += txn.changes.size();
-  return n;
-}
-
 absl::Status ChangeAssembler::Process(const XLogData& frame, std::deque<v1::Change>* ready) {
   PGCDC_ASSIGN_OR_RETURN(PgoutputMessage message,
                          DecodePgoutput(frame.payload, proto_version_, in_stream_));
@@ -133,8 +127,7 @@ void ChangeAssembler::Deliver(Transaction txn, uint64_t commit_lsn, uint64_t end
   for (v1::Change& change : txn.changes) ready->push_back(std::move(change));
 }
 
-absl::StatusOr<ChangeAssembler::Transaction*> ChangeAssembler::Current(
-    std::optional<uint32_t> xid, std::string_view what) {
+absl::StatusOr<ChangeAssembler::Transaction*> ChangeAssembler::Current(std::string_view what) {
   if (in_stream_) {
     // Inside a block the xid prefix is the (sub)transaction's; changes belong to the
     // block's top-level transaction.
@@ -157,7 +150,7 @@ absl::Status ChangeAssembler::HandleRow(const RowMessage& message, const XLogDat
   constexpr bool kInsert = std::is_same_v<RowMessage, Insert>;
   constexpr bool kUpdate = std::is_same_v<RowMessage, Update>;
   const char* what = kInsert ? "Insert" : kUpdate ? "Update" : "Delete";
-  PGCDC_ASSIGN_OR_RETURN(Transaction * txn, Current(message.xid, what));
+  PGCDC_ASSIGN_OR_RETURN(Transaction * txn, Current(what));
   const RelationInfo* relation = relations_.Find(message.relation_id, StreamXid());
   if (relation == nullptr) {
     return absl::DataLossError(absl::StrCat("pgoutput ", what, " for relation ",
@@ -194,7 +187,7 @@ absl::Status ChangeAssembler::HandleRow(const RowMessage& message, const XLogDat
 }
 
 absl::Status ChangeAssembler::HandleTruncate(const Truncate& truncate, const XLogData& frame) {
-  PGCDC_ASSIGN_OR_RETURN(Transaction * txn, Current(truncate.xid, "Truncate"));
+  PGCDC_ASSIGN_OR_RETURN(Transaction * txn, Current("Truncate"));
   // One record per table: each carries its own schema and table name.
   for (uint32_t relation_id : truncate.relation_ids) {
     const RelationInfo* relation = relations_.Find(relation_id, StreamXid());
@@ -227,7 +220,7 @@ absl::Status ChangeAssembler::HandleMessage(const LogicalMessage& message,
   m->set_content(std::string(message.content));
   m->set_transactional(message.transactional());
   if (message.transactional()) {
-    PGCDC_ASSIGN_OR_RETURN(Transaction * txn, Current(message.xid, "Message"));
+    PGCDC_ASSIGN_OR_RETURN(Transaction * txn, Current("Message"));
     Append(txn, message.xid, std::move(change));
     return absl::OkStatus();
   }

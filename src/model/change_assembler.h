@@ -47,9 +47,6 @@ class ChangeAssembler {
     return open_ ? std::optional<uint64_t>(open_->commit_lsn) : std::nullopt;
   }
 
-  // Total changes buffered for transactions that have not committed yet.
-  size_t buffered_changes() const;
-
  private:
   using Transaction = PendingTransaction;
 
@@ -68,7 +65,7 @@ class ChangeAssembler {
   absl::Status HandleRow(const RowMessage& message, const XLogData& frame);
 
   // The transaction a transactional message belongs to, or an error if none is open.
-  absl::StatusOr<Transaction*> Current(std::optional<uint32_t> xid, std::string_view what);
+  absl::StatusOr<Transaction*> Current(std::string_view what);
   std::optional<uint32_t> StreamXid() const {
     return in_stream_ ? std::optional<uint32_t>(stream_xid_) : std::nullopt;
   }

@@ -129,7 +129,7 @@ void ChangeStreamImpl::AfterDrained() {
   // with all of that delivered (and, for the slot, acknowledged) it is safe to confirm
   // and it tells whether the stop position was reached (pgoutput.md §2.2, §2.3).
   if (keepalive_wal_end_ == 0 || assembler_.has_pending()) return;
-  progress_.Keepalive(keepalive_wal_end_, /*nothing_pending=*/true);
+  progress_.Keepalive(keepalive_wal_end_);
   if (options_.stop_at_lsn && keepalive_wal_end_ >= options_.stop_at_lsn->value()) {
     stop_after_delivered_ = true;
   }

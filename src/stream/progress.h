@@ -24,12 +24,12 @@ class Progress {
     if (p > acked_.load(std::memory_order_relaxed)) acked_.store(p, std::memory_order_relaxed);
   }
 
-  // A keepalive reported that the server has sent everything before `wal_end`. When
-  // everything received was delivered and acknowledged (`nothing_pending`), that
-  // position may be confirmed too, so an idle publication does not hold back WAL
-  // (pgoutput.md §2.3, the "safe ack rule").
-  void Keepalive(uint64_t wal_end, bool nothing_pending) {
-    if (!nothing_pending || acked_.load(std::memory_order_relaxed) < delivered_) return;
+  // A keepalive reported that the server has sent everything before `wal_end`.
+  // REQUIRES: everything received before it was delivered. If it was also all
+  // acknowledged, that position may be confirmed too, so an idle publication does not
+  // hold back WAL (pgoutput.md §2.3, the "safe ack rule").
+  void Keepalive(uint64_t wal_end) {
+    if (acked_.load(std::memory_order_relaxed) < delivered_) return;
     delivered_ = std::max(delivered_, wal_end);
     Ack(wal_end);
   }
