@@ -59,9 +59,9 @@ int main() {
       return 1;
     }
     if (!*change) break;
-    const pgcdc::v1::Operation op = (*change)->op();
-    rows += op == pgcdc::v1::OPERATION_INSERT || op == pgcdc::v1::OPERATION_UPDATE ||
-            op == pgcdc::v1::OPERATION_DELETE;
+    const pgcdc::Operation op = (*change)->op();
+    rows += op == pgcdc::Operation::kInsert || op == pgcdc::Operation::kUpdate ||
+            op == pgcdc::Operation::kDelete;
     stream->Ack(**change);
   }
   if (absl::Status s = stream->Close(); !s.ok()) {

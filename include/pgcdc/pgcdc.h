@@ -9,6 +9,7 @@
 #include "pgcdc/lsn.h"
 #include "pgcdc/options.h"
 #include "pgcdc/status.h"
+#include "pgcdc/v1/change.pb.h"  // Change::ToProto()
 #include "pgcdc/version.h"
 
 #endif  // PGCDC_PGCDC_H_

@@ -31,17 +31,30 @@ class ArrayParser {
               ArrayElementDecoder decode)
       : text_(text), element_type_(element_type), decode_(decode) {}
 
-  bool Parse(v1::Array* out) {
-    out->Clear();
+  bool Parse(const ValueWriter& out) {
+    data_ = out.data();
+    first_ = data_->values.size();
     SkipSpace();
     if (Peek() == '[' && !ParseBounds()) return false;
     SkipSpace();
-    if (!Consume('{') || !ParseLevel(0, out)) return false;
+    if (!Consume('{') || !ParseLevel(0)) return false;
     SkipSpace();
-    return pos_ == text_.size() && ApplyBounds(out);
+    if (pos_ != text_.size() || !CheckBounds()) return false;
+    const int dims = leaf_depth_ + 1;
+    for (int d = 0; d < dims; ++d) {
+      ValueSlot& header = data_->values.emplace_back();
+      header.a = dim_length_[d];
+      header.b = num_bounds_ > 0 ? static_cast<int32_t>(lower_[d]) : 1;
+    }
+    ValueSlot& array = out.slot();
+    array.kind = ValueKind::kArray;
+    array.a = static_cast<int32_t>(element_type_.oid);
+    array.b = dims;
+    array.size = static_cast<uint32_t>(elements_);
+    array.i = static_cast<int64_t>(first_);
+    return true;
   }
 
- private:
   char Peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
   bool Consume(char c) {
     if (Peek() != c || pos_ >= text_.size()) return false;
@@ -77,9 +90,8 @@ class ArrayParser {
     return num_bounds_ > 0 && Consume('=');
   }
 
-  // After the '{' of a level at `depth`.
-  bool ParseLevel(int depth, v1::Array* array) {
-    array->set_element_type_oid(element_type_.oid);
+  // After the '{' of a level at `depth`. Elements are appended in row-major order.
+  bool ParseLevel(int depth) {
     SkipSpace();
     // PostgreSQL prints an empty array as a bare "{}", never as an empty sub-array.
     if (Consume('}')) return depth == 0;
@@ -88,11 +100,12 @@ class ArrayParser {
       SkipSpace();
       if (Consume('{')) {
         if (depth + 1 == kMaxDims || (leaf_depth_ >= 0 && depth >= leaf_depth_)) return false;
-        if (!ParseLevel(depth + 1, array->add_elements()->mutable_array_value())) return false;
+        if (!ParseLevel(depth + 1)) return false;
       } else {
         if (leaf_depth_ >= 0 && leaf_depth_ != depth) return false;
         leaf_depth_ = depth;
-        if (!ParseElement(array->add_elements())) return false;
+        data_->values.emplace_back();
+        if (!ParseElement(ValueWriter(data_, first_ + elements_++))) return false;
       }
       ++count;
       SkipSpace();
@@ -104,7 +117,7 @@ class ArrayParser {
     return dim_length_[depth] == count;
   }
 
-  bool ParseElement(v1::Value* out) {
+  bool ParseElement(const ValueWriter& out) {
     std::string_view raw;
     bool escaped = false;
     const bool quoted = Consume('"');
@@ -128,7 +141,7 @@ class ArrayParser {
       while (!escaped && !raw.empty() && IsArraySpace(raw.back())) raw.remove_suffix(1);
       if (raw.empty()) return false;
       if (!escaped && IsNullLiteral(raw)) {
-        out->mutable_null();
+        out.SetKind(ValueKind::kNull);
         return true;
       }
     }
@@ -147,20 +160,15 @@ class ArrayParser {
     return scratch_;
   }
 
-  // Checks explicit bounds against the parsed shape; keeps them only when not all 1.
-  bool ApplyBounds(v1::Array* out) const {
+  // Checks explicit bounds against the parsed shape.
+  bool CheckBounds() const {
     if (num_bounds_ == 0) return true;
     if (num_bounds_ != leaf_depth_ + 1) return false;
-    bool all_one = true;
     for (int d = 0; d < num_bounds_; ++d) {
       if (lower_[d] < INT32_MIN || upper_[d] > INT32_MAX ||
           upper_[d] - lower_[d] + 1 != dim_length_[d]) {
         return false;
       }
-      all_one = all_one && lower_[d] == 1;
-    }
-    if (!all_one) {
-      for (int d = 0; d < num_bounds_; ++d) out->add_lower_bounds(static_cast<int32_t>(lower_[d]));
     }
     return true;
   }
@@ -175,12 +183,15 @@ class ArrayParser {
   int64_t lower_[kMaxDims] = {};
   int64_t upper_[kMaxDims] = {};
   std::string scratch_;
+  ChangeData* data_ = nullptr;
+  size_t first_ = 0;     // index of the first element slot
+  size_t elements_ = 0;  // element slots appended so far
 };
 
 }  // namespace
 
 bool ParseArrayText(std::string_view text, const BuiltinType& element_type,
-                    ArrayElementDecoder decode, v1::Array* out) {
+                    ArrayElementDecoder decode, const ValueWriter& out) {
   return ArrayParser(text, element_type, decode).Parse(out);
 }
 

@@ -6,19 +6,20 @@
 #include <string_view>
 
 #include "model/builtin_types.h"
-#include "pgcdc/v1/change.pb.h"
+#include "model/change_data.h"
 
 namespace pgcdc::internal {
 
 // Decodes the text of one non-NULL element (already unquoted and unescaped).
 using ArrayElementDecoder = bool (*)(const BuiltinType& type, std::string_view text,
-                                     v1::Value* out);
+                                     const ValueWriter& out);
 
-// Fills `out` (one nested Array per dimension, element_type_oid on every level,
-// lower_bounds on the outermost when some bound is not 1). Returns false, leaving
-// `out` unspecified, on malformed or non-rectangular input or when `decode` fails.
+// Makes `out` a kArray slot: appends the element slots (row-major) and one header
+// slot per dimension to its ChangeData (layout in change_data.h). Returns false on
+// malformed or non-rectangular input or when `decode` fails, leaving appended slots
+// and bytes for the caller to truncate.
 bool ParseArrayText(std::string_view text, const BuiltinType& element_type,
-                    ArrayElementDecoder decode, v1::Array* out);
+                    ArrayElementDecoder decode, const ValueWriter& out);
 
 }  // namespace pgcdc::internal
 

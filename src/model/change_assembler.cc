@@ -14,43 +14,23 @@ namespace {
 // PostgreSQL timestamps count microseconds from 2000-01-01; records use the Unix epoch.
 constexpr int64_t kPgEpochUnixMicros = 946684800000000;
 
-void AppendHex(uint64_t value, int digits, std::string* out) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {
-    out->push_back(kHex[(value >> shift) & 0xF]);
-  }
-}
-
-// "<commit_lsn>-<ordinal>": the same transaction replayed after a restart has the same
-// commit LSN and the same changes in the same order, so the id is stable; commit LSNs
-// are unique per transaction, so it is unique. Fixed width keeps ids sortable.
-std::string ChangeId(uint64_t position, uint32_t ordinal) {
-  std::string id;
-  id.reserve(25);
-  AppendHex(position, 16, &id);
-  id.push_back('-');
-  AppendHex(ordinal, 8, &id);
-  return id;
-}
-
-std::string MessageId(uint64_t lsn) {
-  std::string id;
-  id.reserve(18);
-  AppendHex(lsn, 16, &id);
-  id.append("-M");
-  return id;
+std::unique_ptr<ChangeData> NewChange(Operation op, uint64_t lsn) {
+  auto data = std::make_unique<ChangeData>();
+  data->op = op;
+  data->lsn = lsn;
+  return data;
 }
 
 }  // namespace
 
-absl::Status ChangeAssembler::Process(const XLogData& frame, std::deque<v1::Change>* ready) {
+absl::Status ChangeAssembler::Process(const XLogData& frame, std::deque<Change>* ready) {
   PGCDC_ASSIGN_OR_RETURN(PgoutputMessage message,
                          DecodePgoutput(frame.payload, proto_version_, in_stream_));
   return Handle(message, frame, ready);
 }
 
 absl::Status ChangeAssembler::Handle(const PgoutputMessage& message, const XLogData& frame,
-                                     std::deque<v1::Change>* ready) {
+                                     std::deque<Change>* ready) {
   if (const auto* m = std::get_if<Insert>(&message)) return HandleRow(*m, frame);
   if (const auto* m = std::get_if<Update>(&message)) return HandleRow(*m, frame);
   if (const auto* m = std::get_if<Delete>(&message)) return HandleRow(*m, frame);
@@ -94,7 +74,7 @@ absl::Status ChangeAssembler::HandleBegin(const Begin& begin) {
 }
 
 absl::Status ChangeAssembler::HandleCommit(const Commit& commit,
-                                           std::deque<v1::Change>* ready) {
+                                           std::deque<Change>* ready) {
   if (!open_) return absl::DataLossError("pgoutput Commit without Begin");
   if (commit.commit_lsn != open_->commit_lsn) {
     return absl::DataLossError(absl::StrCat("pgoutput Commit LSN ", commit.commit_lsn,
@@ -107,24 +87,23 @@ absl::Status ChangeAssembler::HandleCommit(const Commit& commit,
 }
 
 void ChangeAssembler::Deliver(Transaction txn, uint64_t commit_lsn, uint64_t end_lsn,
-                              int64_t commit_time, std::deque<v1::Change>* ready) {
+                              int64_t commit_time, std::deque<Change>* ready) {
   const int64_t commit_time_us = commit_time + kPgEpochUnixMicros;
   const uint32_t n = static_cast<uint32_t>(txn.changes.size());
   for (uint32_t i = 0; i < n; ++i) {
-    v1::Change& change = txn.changes[i];
-    change.set_id(ChangeId(commit_lsn, i));
-    change.set_ordinal(i);
-    change.set_commit_lsn(commit_lsn);
-    change.set_end_lsn(end_lsn);
-    change.set_xid(txn.xid);
-    change.set_commit_time_us(commit_time_us);
-    change.set_last_in_transaction(i + 1 == n);
+    ChangeData& change = ChangeData::Mutable(txn.changes[i]);
+    change.ordinal = i;
+    change.commit_lsn = commit_lsn;
+    change.end_lsn = end_lsn;
+    change.xid = txn.xid;
+    change.commit_time_us = commit_time_us;
+    change.last_in_transaction = i + 1 == n;
   }
   if (ready->empty()) {
     ready->swap(txn.changes);
     return;
   }
-  for (v1::Change& change : txn.changes) ready->push_back(std::move(change));
+  for (Change& change : txn.changes) ready->push_back(std::move(change));
 }
 
 absl::StatusOr<ChangeAssembler::Transaction*> ChangeAssembler::Current(std::string_view what) {
@@ -140,9 +119,9 @@ absl::StatusOr<ChangeAssembler::Transaction*> ChangeAssembler::Current(std::stri
 }
 
 void ChangeAssembler::Append(Transaction* txn, std::optional<uint32_t> subxid,
-                             v1::Change change) {
+                             std::unique_ptr<ChangeData> change) {
   if (in_stream_) txn->subxids.push_back(subxid.value_or(stream_xid_));
-  txn->changes.push_back(std::move(change));
+  txn->changes.push_back(ChangeData::Wrap(std::move(change)));
 }
 
 template <typename RowMessage>
@@ -151,35 +130,43 @@ absl::Status ChangeAssembler::HandleRow(const RowMessage& message, const XLogDat
   constexpr bool kUpdate = std::is_same_v<RowMessage, Update>;
   const char* what = kInsert ? "Insert" : kUpdate ? "Update" : "Delete";
   PGCDC_ASSIGN_OR_RETURN(Transaction * txn, Current(what));
-  const RelationInfo* relation = relations_.Find(message.relation_id, StreamXid());
+  const std::shared_ptr<const RelationInfo>* relation =
+      relations_.Find(message.relation_id, StreamXid());
   if (relation == nullptr) {
     return absl::DataLossError(absl::StrCat("pgoutput ", what, " for relation ",
                                             message.relation_id,
                                             " that no Relation message described"));
   }
-  v1::Change change;
-  change.set_op(kInsert   ? v1::OPERATION_INSERT
-                : kUpdate ? v1::OPERATION_UPDATE
-                          : v1::OPERATION_DELETE);
-  change.set_schema(relation->schema);
-  change.set_table(relation->table);
-  change.set_relation_oid(relation->oid);
-  change.set_lsn(frame.data_start);
+  const RelationInfo& info = **relation;
+  auto change = NewChange(kInsert   ? Operation::kInsert
+                          : kUpdate ? Operation::kUpdate
+                                    : Operation::kDelete,
+                          frame.data_start);
+  change->relation = *relation;
+  change->relation_oid = info.oid;
+  change->values.reserve(info.columns.size() * (kUpdate ? 2 : 1));
+  // Decoded values are never longer than their text in the message: one allocation.
+  change->bytes.reserve(frame.payload.size());
+  [[maybe_unused]] RowSlots old_row;
   if constexpr (!kInsert) {
     if (message.old_kind != OldTupleKind::kNone) {
       const bool key_only = message.old_kind == OldTupleKind::kKey;
-      change.set_old_row_kind(key_only ? v1::OLD_ROW_KIND_KEY : v1::OLD_ROW_KIND_FULL);
-      PGCDC_RETURN_IF_ERROR(
-          BuildRow(*relation, message.old_tuple, key_only, change.mutable_old_row()));
+      change->old_row_kind = key_only ? OldRowKind::kKey : OldRowKind::kFull;
+      PGCDC_ASSIGN_OR_RETURN(old_row,
+                             BuildRow(info, message.old_tuple, key_only, change.get()));
+      change->old_first = old_row.first;
+      change->old_size = old_row.size;
     }
   }
   if constexpr (!std::is_same_v<RowMessage, Delete>) {
-    PGCDC_RETURN_IF_ERROR(
-        BuildRow(*relation, message.new_tuple, false, change.mutable_new_row()));
-  }
-  if constexpr (kUpdate) {
-    if (change.old_row_kind() == v1::OLD_ROW_KIND_FULL) {
-      FillUnchangedFromOld(change.old_row(), change.mutable_new_row());
+    PGCDC_ASSIGN_OR_RETURN(RowSlots new_row,
+                           BuildRow(info, message.new_tuple, false, change.get()));
+    change->new_first = new_row.first;
+    change->new_size = new_row.size;
+    if constexpr (kUpdate) {
+      if (change->old_row_kind == OldRowKind::kFull) {
+        FillUnchangedFromOld(old_row, new_row, change.get());
+      }
     }
   }
   Append(txn, message.xid, std::move(change));
@@ -190,20 +177,17 @@ absl::Status ChangeAssembler::HandleTruncate(const Truncate& truncate, const XLo
   PGCDC_ASSIGN_OR_RETURN(Transaction * txn, Current("Truncate"));
   // One record per table: each carries its own schema and table name.
   for (uint32_t relation_id : truncate.relation_ids) {
-    const RelationInfo* relation = relations_.Find(relation_id, StreamXid());
+    const std::shared_ptr<const RelationInfo>* relation =
+        relations_.Find(relation_id, StreamXid());
     if (relation == nullptr) {
       return absl::DataLossError(absl::StrCat("pgoutput Truncate of relation ", relation_id,
                                               " that no Relation message described"));
     }
-    v1::Change change;
-    change.set_op(v1::OPERATION_TRUNCATE);
-    change.set_schema(relation->schema);
-    change.set_table(relation->table);
-    change.set_relation_oid(relation->oid);
-    change.set_lsn(frame.data_start);
-    change.mutable_truncate()->set_cascade((truncate.options & Truncate::kCascade) != 0);
-    change.mutable_truncate()->set_restart_identity(
-        (truncate.options & Truncate::kRestartIdentity) != 0);
+    auto change = NewChange(Operation::kTruncate, frame.data_start);
+    change->relation = *relation;
+    change->relation_oid = (*relation)->oid;
+    change->truncate_cascade = (truncate.options & Truncate::kCascade) != 0;
+    change->truncate_restart_identity = (truncate.options & Truncate::kRestartIdentity) != 0;
     Append(txn, truncate.xid, std::move(change));
   }
   return absl::OkStatus();
@@ -211,14 +195,13 @@ absl::Status ChangeAssembler::HandleTruncate(const Truncate& truncate, const XLo
 
 absl::Status ChangeAssembler::HandleMessage(const LogicalMessage& message,
                                             const XLogData& frame,
-                                            std::deque<v1::Change>* ready) {
-  v1::Change change;
-  change.set_op(v1::OPERATION_MESSAGE);
-  change.set_lsn(message.lsn);
-  v1::LogicalMessage* m = change.mutable_message();
-  m->set_prefix(std::string(message.prefix));
-  m->set_content(std::string(message.content));
-  m->set_transactional(message.transactional());
+                                            std::deque<Change>* ready) {
+  auto change = NewChange(Operation::kMessage, message.lsn);
+  change->message_transactional = message.transactional();
+  change->message_prefix_size = static_cast<uint32_t>(message.prefix.size());
+  change->bytes.reserve(message.prefix.size() + message.content.size());
+  change->bytes.append(message.prefix.data(), message.prefix.size());
+  change->bytes.append(message.content.data(), message.content.size());
   if (message.transactional()) {
     PGCDC_ASSIGN_OR_RETURN(Transaction * txn, Current("Message"));
     Append(txn, message.xid, std::move(change));
@@ -229,11 +212,10 @@ absl::Status ChangeAssembler::HandleMessage(const LogicalMessage& message,
   // a restart skips records that START before the confirmed position. So confirming
   // exactly `lsn` skips this message and keeps a transaction whose commit record
   // starts right after it (commit_lsn == lsn).
-  change.set_id(MessageId(message.lsn));
-  change.set_commit_lsn(message.lsn);
-  change.set_end_lsn(message.lsn);
-  change.set_last_in_transaction(true);
-  ready->push_back(std::move(change));
+  change->commit_lsn = message.lsn;
+  change->end_lsn = message.lsn;
+  change->last_in_transaction = true;
+  ready->push_back(ChangeData::Wrap(std::move(change)));
   return absl::OkStatus();
 }
 
@@ -255,7 +237,7 @@ absl::Status ChangeAssembler::HandleStreamStart(const StreamStart& start) {
 }
 
 absl::Status ChangeAssembler::HandleStreamCommit(const StreamCommit& commit,
-                                                 std::deque<v1::Change>* ready) {
+                                                 std::deque<Change>* ready) {
   if (in_stream_ || open_) {
     return absl::DataLossError("pgoutput Stream Commit inside a stream block or transaction");
   }

@@ -1,4 +1,4 @@
-// pgoutput messages -> committed pgcdc.v1.Change records, whole transactions in commit
+// pgoutput messages -> committed pgcdc::Change records, whole transactions in commit
 // order. Streamed in-progress transactions (protocol v2+) are buffered per top-level
 // xid until Stream Commit; aborted (sub)transactions are dropped (pgoutput.md §4.8).
 #ifndef PGCDC_MODEL_CHANGE_ASSEMBLER_H_
@@ -13,7 +13,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "model/relation_cache.h"
-#include "pgcdc/v1/change.pb.h"
+#include "model/change_data.h"
+#include "pgcdc/change.h"
 #include "protocol/pgoutput_messages.h"
 
 namespace pgcdc::internal {
@@ -26,7 +27,7 @@ struct PendingTransaction {
   uint64_t commit_lsn = 0;
   int64_t commit_time = 0;
   // A deque: growing it never moves or reallocates the records already buffered.
-  std::deque<v1::Change> changes;
+  std::deque<Change> changes;
   std::vector<uint32_t> subxids;  // per change (streams only): who made it
 };
 
@@ -36,7 +37,7 @@ class ChangeAssembler {
 
   // Decodes the pgoutput message in `frame` and appends every change that became
   // deliverable (a committed transaction, or a non-transactional message) to `ready`.
-  absl::Status Process(const XLogData& frame, std::deque<v1::Change>* ready);
+  absl::Status Process(const XLogData& frame, std::deque<Change>* ready);
 
   // True while a transaction (or a stream block, or a streamed transaction) has been
   // started but not finished: a keepalive position is then not safe to confirm.
@@ -51,14 +52,14 @@ class ChangeAssembler {
   using Transaction = PendingTransaction;
 
   absl::Status Handle(const PgoutputMessage& message, const XLogData& frame,
-                      std::deque<v1::Change>* ready);
+                      std::deque<Change>* ready);
   absl::Status HandleBegin(const Begin& begin);
-  absl::Status HandleCommit(const Commit& commit, std::deque<v1::Change>* ready);
-  absl::Status HandleStreamCommit(const StreamCommit& commit, std::deque<v1::Change>* ready);
+  absl::Status HandleCommit(const Commit& commit, std::deque<Change>* ready);
+  absl::Status HandleStreamCommit(const StreamCommit& commit, std::deque<Change>* ready);
   absl::Status HandleStreamAbort(const StreamAbort& abort);
   absl::Status HandleStreamStart(const StreamStart& start);
   absl::Status HandleMessage(const LogicalMessage& message, const XLogData& frame,
-                             std::deque<v1::Change>* ready);
+                             std::deque<Change>* ready);
   absl::Status HandleTruncate(const Truncate& truncate, const XLogData& frame);
 
   template <typename RowMessage>
@@ -69,9 +70,10 @@ class ChangeAssembler {
   std::optional<uint32_t> StreamXid() const {
     return in_stream_ ? std::optional<uint32_t>(stream_xid_) : std::nullopt;
   }
-  void Append(Transaction* txn, std::optional<uint32_t> subxid, v1::Change change);
+  void Append(Transaction* txn, std::optional<uint32_t> subxid,
+              std::unique_ptr<ChangeData> change);
   static void Deliver(Transaction txn, uint64_t commit_lsn, uint64_t end_lsn,
-                      int64_t commit_time, std::deque<v1::Change>* ready);
+                      int64_t commit_time, std::deque<Change>* ready);
 
   int proto_version_;
   RelationCache relations_;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "internal/strings.h"
 #include "model/datetime_format.h"
 #include "pgcdc/change.h"
 #include "pgcdc/lsn.h"
@@ -51,10 +52,10 @@ void AppendQuoted(std::string_view plain, std::string* out) {
   out->push_back('"');
 }
 
-bool AppendInfinity(v1::Infinity infinity, std::string* out) {
-  if (infinity == v1::INFINITY_POSITIVE) {
+bool AppendInfinity(Infinity infinity, std::string* out) {
+  if (infinity == Infinity::kPositive) {
     out->append("\"infinity\"");
-  } else if (infinity == v1::INFINITY_NEGATIVE) {
+  } else if (infinity == Infinity::kNegative) {
     out->append("\"-infinity\"");
   } else {
     return false;
@@ -88,40 +89,40 @@ void AppendTime(int64_t micros, std::string* out) {
   out->push_back('"');
 }
 
-void AppendTimeTz(const v1::TimeTz& value, std::string* out) {
-  if (!IsTimeOfDay(value.micros())) {
-    absl::StrAppend(out, value.micros());
+void AppendTimeTz(const TimeTz& value, std::string* out) {
+  if (!IsTimeOfDay(value.micros)) {
+    absl::StrAppend(out, value.micros);
     return;
   }
   out->push_back('"');
-  AppendIsoTime(value.micros(), out);
-  AppendIsoOffset(value.offset_seconds(), out);
+  AppendIsoTime(value.micros, out);
+  AppendIsoOffset(value.offset_seconds, out);
   out->push_back('"');
 }
 
-void AppendTimestamp(const v1::Timestamp& value, bool utc, std::string* out) {
-  if (AppendInfinity(value.infinity(), out)) return;
+void AppendTimestamp(const Timestamp& value, bool utc, std::string* out) {
+  if (AppendInfinity(value.infinity, out)) return;
   out->push_back('"');
-  AppendIsoTimestamp(value.micros(), out);
+  AppendIsoTimestamp(value.micros, out);
   if (utc) out->push_back('Z');
   out->push_back('"');
 }
 
-void AppendDate(const v1::Date& value, std::string* out) {
-  if (AppendInfinity(value.infinity(), out)) return;
+void AppendDate(const Date& value, std::string* out) {
+  if (AppendInfinity(value.infinity, out)) return;
   out->push_back('"');
-  AppendIsoDate(value.days(), out);
+  AppendIsoDate(value.days, out);
   out->push_back('"');
 }
 
-void AppendInterval(const v1::Interval& value, std::string* out) {
-  if (AppendInfinity(value.infinity(), out)) return;
-  absl::StrAppend(out, "{\"months\":", value.months(), ",\"days\":", value.days(),
-                  ",\"micros\":", value.micros(), "}");
+void AppendInterval(const Interval& value, std::string* out) {
+  if (AppendInfinity(value.infinity, out)) return;
+  absl::StrAppend(out, "{\"months\":", value.months, ",\"days\":", value.days,
+                  ",\"micros\":", value.micros, "}");
 }
 
-void AppendUuid(const std::string& bytes, std::string* out) {
-  const std::string hex = absl::BytesToHexString(bytes);
+void AppendUuid(std::string_view bytes, std::string* out) {
+  const std::string hex = absl::BytesToHexString(Sv(bytes));
   if (hex.size() != 32) {  // not 16 bytes: show what is there rather than guess
     AppendQuoted(hex, out);
     return;
@@ -133,34 +134,49 @@ void AppendUuid(const std::string& bytes, std::string* out) {
 // A json/jsonb document, inlined. The json type keeps its input text verbatim, line
 // breaks included, which would split a JSON-lines record. Valid JSON cannot hold a raw
 // CR or LF inside a string, so every one is insignificant whitespace: a space will do.
-void AppendInlineJson(const std::string& document, std::string* out) {
+void AppendInlineJson(std::string_view document, std::string* out) {
   if (document.empty()) {  // not JSON at all; keep the line parseable
     out->append("null");
     return;
   }
   const size_t start = out->size();
   out->append(document);
-  if (document.find_first_of("\r\n") == std::string::npos) return;
+  if (document.find_first_of("\r\n") == std::string_view::npos) return;
   for (size_t i = start; i < out->size(); ++i) {
     if ((*out)[i] == '\n' || (*out)[i] == '\r') (*out)[i] = ' ';
   }
 }
 
-void AppendArray(const v1::Array& array, std::string* out) {
+// Nested lists, one level per dimension; `next` walks the row-major elements.
+void AppendArrayLevel(const Array& array, int dimension, size_t* next, std::string* out) {
   out->push_back('[');
-  for (int i = 0; i < array.elements_size(); ++i) {
+  const int32_t length = array.length(dimension);
+  for (int32_t i = 0; i < length; ++i) {
     if (i > 0) out->push_back(',');
-    AppendValueJson(array.elements(i), out);
+    if (dimension + 1 < array.dimensions()) {
+      AppendArrayLevel(array, dimension + 1, next, out);
+    } else {
+      AppendValueJson(array[(*next)++], out);
+    }
   }
   out->push_back(']');
 }
 
-void AppendRow(const v1::Row& row, std::string* out) {
+void AppendArray(const Array& array, std::string* out) {
+  if (array.dimensions() == 0) {
+    out->append("[]");
+    return;
+  }
+  size_t next = 0;
+  AppendArrayLevel(array, 0, &next, out);
+}
+
+void AppendRow(const Row& row, std::string* out) {
   out->push_back('{');
   bool first = true;
-  for (const v1::Column& column : row.columns()) {
+  for (const Column column : row) {
     // The value is unknown, not NULL: leave it out rather than invent one.
-    if (column.value().has_unchanged_toast()) continue;
+    if (column.value().is_unchanged_toast()) continue;
     if (!first) out->push_back(',');
     first = false;
     AppendJsonString(column.name(), out);
@@ -170,11 +186,11 @@ void AppendRow(const v1::Row& row, std::string* out) {
   out->push_back('}');
 }
 
-void AppendUnchanged(const v1::Change& change, std::string* out) {
+void AppendUnchanged(const Change& change, std::string* out) {
   out->push_back('[');
   bool first = true;
-  for (const v1::Column& column : change.new_row().columns()) {
-    if (!column.value().has_unchanged_toast()) continue;
+  for (const Column column : change.new_row()) {
+    if (!column.value().is_unchanged_toast()) continue;
     if (!first) out->push_back(',');
     first = false;
     AppendJsonString(column.name(), out);
@@ -182,21 +198,22 @@ void AppendUnchanged(const v1::Change& change, std::string* out) {
   out->push_back(']');
 }
 
-std::string_view OldKindJson(v1::OldRowKind kind) {
+std::string_view OldKindJson(OldRowKind kind) {
   switch (kind) {
-    case v1::OLD_ROW_KIND_KEY:
+    case OldRowKind::kKey:
       return "\"key\"";
-    case v1::OLD_ROW_KIND_FULL:
+    case OldRowKind::kFull:
       return "\"full\"";
-    default:
-      return "null";
+    case OldRowKind::kNone:
+      break;
   }
+  return "null";
 }
 
-void AppendPositions(const v1::Change& change, std::string* out) {
-  absl::StrAppend(out, ",\"lsn\":\"", Lsn(change.lsn()).ToString(), "\",\"commit_lsn\":\"",
-                  Lsn(change.commit_lsn()).ToString(), "\",\"end_lsn\":\"",
-                  Lsn(change.end_lsn()).ToString(), "\",\"xid\":", change.xid(),
+void AppendPositions(const Change& change, std::string* out) {
+  absl::StrAppend(out, ",\"lsn\":\"", change.lsn().ToString(), "\",\"commit_lsn\":\"",
+                  change.commit_lsn().ToString(), "\",\"end_lsn\":\"",
+                  change.end_lsn().ToString(), "\",\"xid\":", change.xid(),
                   ",\"commit_time\":");
   if (change.commit_time_us() == 0) {
     out->append("null");
@@ -208,16 +225,18 @@ void AppendPositions(const v1::Change& change, std::string* out) {
   absl::StrAppend(out, ",\"ordinal\":", change.ordinal());
 }
 
-void AppendMessageFields(const v1::LogicalMessage& message, std::string* out) {
+void AppendMessageFields(const Change& message, std::string* out) {
   out->append(",\"prefix\":");
-  AppendJsonString(message.prefix(), out);
+  AppendJsonString(message.message_prefix(), out);
   out->append(",\"content\":");
-  if (IsValidUtf8(message.content())) {
-    AppendJsonString(message.content(), out);
+  if (IsValidUtf8(message.message_content())) {
+    AppendJsonString(message.message_content(), out);
   } else {
-    absl::StrAppend(out, "{\"base64\":\"", absl::Base64Escape(message.content()), "\"}");
+    absl::StrAppend(out, "{\"base64\":\"", absl::Base64Escape(Sv(message.message_content())),
+                    "\"}");
   }
-  absl::StrAppend(out, ",\"transactional\":", message.transactional() ? "true" : "false");
+  absl::StrAppend(out, ",\"transactional\":",
+                  message.message_transactional() ? "true" : "false");
 }
 
 }  // namespace
@@ -273,70 +292,67 @@ void AppendJsonString(std::string_view text, std::string* out) {
   out->push_back('"');
 }
 
-void AppendValueJson(const v1::Value& value, std::string* out) {
-  using V = v1::Value;
-  switch (value.kind_case()) {
-    case V::kBoolValue:
+void AppendValueJson(const Value& value, std::string* out) {
+  switch (value.kind()) {
+    case ValueKind::kBool:
       out->append(value.bool_value() ? "true" : "false");
       return;
-    case V::kIntValue:
+    case ValueKind::kInt:
       absl::StrAppend(out, value.int_value());
       return;
-    case V::kFloatValue:
+    case ValueKind::kFloat:
       return AppendFloat(value.float_value(), out);
-    case V::kNumericValue:
-      return AppendJsonString(value.numeric_value(), out);
-    case V::kTextValue:
-      return AppendJsonString(value.text_value(), out);
-    case V::kBytesValue:  // PostgreSQL's hex form, "\x0aff", as a JSON string
-      return absl::StrAppend(out, "\"\\\\x", absl::BytesToHexString(value.bytes_value()), "\"");
-    case V::kDateValue:
+    case ValueKind::kNumeric:
+    case ValueKind::kText:
+    case ValueKind::kInet:
+    case ValueKind::kMacaddr:
+      return AppendJsonString(value.data(), out);
+    case ValueKind::kBytes:  // PostgreSQL's hex form, "\x0aff", as a JSON string
+      return absl::StrAppend(out, "\"\\\\x", absl::BytesToHexString(Sv(value.bytes_value())),
+                             "\"");
+    case ValueKind::kDate:
       return AppendDate(value.date_value(), out);
-    case V::kTimeValue:
+    case ValueKind::kTime:
       return AppendTime(value.time_value(), out);
-    case V::kTimetzValue:
+    case ValueKind::kTimeTz:
       return AppendTimeTz(value.timetz_value(), out);
-    case V::kTimestampValue:
+    case ValueKind::kTimestamp:
       return AppendTimestamp(value.timestamp_value(), /*utc=*/false, out);
-    case V::kTimestamptzValue:
+    case ValueKind::kTimestampTz:
       return AppendTimestamp(value.timestamptz_value(), /*utc=*/true, out);
-    case V::kIntervalValue:
+    case ValueKind::kInterval:
       return AppendInterval(value.interval_value(), out);
-    case V::kUuidValue:
+    case ValueKind::kUuid:
       return AppendUuid(value.uuid_value(), out);
-    case V::kJsonValue:
+    case ValueKind::kJson:
       return AppendInlineJson(value.json_value(), out);
-    case V::kArrayValue:
+    case ValueKind::kArray:
       return AppendArray(value.array_value(), out);
-    case V::kInetValue:
-      return AppendJsonString(value.inet_value(), out);
-    case V::kMacaddrValue:
-      return AppendJsonString(value.macaddr_value(), out);
-    case V::kNull:
-    case V::kUnchangedToast:
-    case V::KIND_NOT_SET:
-      out->append("null");
-      return;
+    case ValueKind::kNull:
+    case ValueKind::kUnchangedToast:
+      break;
   }
+  out->append("null");
 }
 
-void AppendChangeJson(const v1::Change& change, std::string* out) {
+void AppendChangeJson(const Change& change, std::string* out) {
+  const Operation op = change.op();
   out->append("{\"id\":");
   AppendJsonString(change.id(), out);
   out->append(",\"op\":\"");
-  out->append(OperationName(change.op()));
+  out->append(OperationName(op));
   out->append("\",\"schema\":");
   AppendJsonString(change.schema(), out);
   out->append(",\"table\":");
   AppendJsonString(change.table(), out);
   out->append(",\"new\":");
-  if (change.has_new_row()) {
+  if (op == Operation::kInsert || op == Operation::kUpdate || op == Operation::kRead) {
     AppendRow(change.new_row(), out);
   } else {
     out->append("null");
   }
   out->append(",\"old\":");
-  if (change.has_old_row()) {
+  if (change.old_row_kind() != OldRowKind::kNone) {
     AppendRow(change.old_row(), out);
   } else {
     out->append("null");
@@ -346,11 +362,11 @@ void AppendChangeJson(const v1::Change& change, std::string* out) {
   out->append(",\"unchanged\":");
   AppendUnchanged(change, out);
   AppendPositions(change, out);
-  if (change.op() == v1::OPERATION_MESSAGE) AppendMessageFields(change.message(), out);
-  if (change.op() == v1::OPERATION_TRUNCATE) {
-    absl::StrAppend(out, ",\"cascade\":", change.truncate().cascade() ? "true" : "false",
+  if (op == Operation::kMessage) AppendMessageFields(change, out);
+  if (op == Operation::kTruncate) {
+    absl::StrAppend(out, ",\"cascade\":", change.truncate_cascade() ? "true" : "false",
                     ",\"restart_identity\":",
-                    change.truncate().restart_identity() ? "true" : "false");
+                    change.truncate_restart_identity() ? "true" : "false");
   }
   out->push_back('}');
 }

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "pgcdc/v1/change.pb.h"
+#include "pgcdc/change.h"
 
 namespace pgcdc::internal {
 
@@ -14,12 +14,12 @@ namespace pgcdc::internal {
 // then prefix, content, transactional for messages; cascade, restart_identity for
 // truncates. Columns whose value is an unchanged TOAST value are left out of "new"
 // and named in "unchanged".
-void AppendChangeJson(const v1::Change& change, std::string* out);
+void AppendChangeJson(const Change& change, std::string* out);
 
 // One value: null, true/false, numbers, strings for exact or non-JSON values
 // (numeric, NaN/Infinity, dates, bytea as "\\x…"), inlined json, arrays, and
 // {"months":…,"days":…,"micros":…} for intervals.
-void AppendValueJson(const v1::Value& value, std::string* out);
+void AppendValueJson(const Value& value, std::string* out);
 
 // A JSON string literal. Control characters become \u00XX; bytes that are not valid
 // UTF-8 become U+FFFD so that the output is always valid JSON.

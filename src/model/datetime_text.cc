@@ -84,13 +84,13 @@ bool ConsumeBcSuffix(std::string_view* text) {
   return true;
 }
 
-bool ParseInfinity(std::string_view text, v1::Infinity* out) {
+bool ParseInfinity(std::string_view text, Infinity* out) {
   if (text == "infinity") {
-    *out = v1::INFINITY_POSITIVE;
+    *out = Infinity::kPositive;
     return true;
   }
   if (text == "-infinity") {
-    *out = v1::INFINITY_NEGATIVE;
+    *out = Infinity::kNegative;
     return true;
   }
   return false;
@@ -227,16 +227,16 @@ bool FitsInt32(int64_t v) {
 
 }  // namespace
 
-bool ParseDateText(std::string_view text, v1::Date* out) {
-  v1::Infinity infinity = v1::INFINITY_FINITE;
+bool ParseDateText(std::string_view text, Date* out) {
+  Infinity infinity = Infinity::kFinite;
   int64_t days = 0;
   if (!ParseInfinity(text, &infinity)) {
     const bool bc = ConsumeBcSuffix(&text);
     Cursor c(text);
     if (!ParseYmd(c, bc, &days) || !c.AtEnd() || !FitsInt32(days)) return false;
   }
-  out->set_days(static_cast<int32_t>(days));
-  out->set_infinity(infinity);
+  out->days = static_cast<int32_t>(days);
+  out->infinity = infinity;
   return true;
 }
 
@@ -245,21 +245,21 @@ bool ParseTimeText(std::string_view text, int64_t* out) {
   return ParseClock(c, /*allow_24=*/true, out) && c.AtEnd();
 }
 
-bool ParseTimeTzText(std::string_view text, v1::TimeTz* out) {
+bool ParseTimeTzText(std::string_view text, TimeTz* out) {
   Cursor c(text);
   int64_t micros = 0;
   int32_t offset = 0;
   if (!ParseClock(c, /*allow_24=*/true, &micros) || !ParseOffset(c, &offset) || !c.AtEnd()) {
     return false;
   }
-  out->set_micros(micros);
-  out->set_offset_seconds(offset);
+  out->micros = micros;
+  out->offset_seconds = offset;
   return true;
 }
 
-bool ParseTimestampText(std::string_view text, bool with_zone, v1::Timestamp* out,
+bool ParseTimestampText(std::string_view text, bool with_zone, Timestamp* out,
                         bool* out_of_range) {
-  v1::Infinity infinity = v1::INFINITY_FINITE;
+  Infinity infinity = Infinity::kFinite;
   int64_t micros = 0;
   if (!ParseInfinity(text, &infinity)) {
     const bool bc = ConsumeBcSuffix(&text);
@@ -280,13 +280,13 @@ bool ParseTimestampText(std::string_view text, bool with_zone, v1::Timestamp* ou
       return false;
     }
   }
-  out->set_micros(micros);
-  out->set_infinity(infinity);
+  out->micros = micros;
+  out->infinity = infinity;
   return true;
 }
 
-bool ParseIntervalText(std::string_view text, v1::Interval* out) {
-  v1::Infinity infinity = v1::INFINITY_FINITE;
+bool ParseIntervalText(std::string_view text, Interval* out) {
+  Infinity infinity = Infinity::kFinite;
   IntervalFields fields;
   if (!ParseInfinity(text, &infinity)) {
     Cursor c(text);
@@ -297,10 +297,10 @@ bool ParseIntervalText(std::string_view text, v1::Interval* out) {
     } while (!saw_clock && c.Consume(' '));
     if (!c.AtEnd() || !FitsInt32(fields.months) || !FitsInt32(fields.days)) return false;
   }
-  out->set_months(static_cast<int32_t>(fields.months));
-  out->set_days(static_cast<int32_t>(fields.days));
-  out->set_micros(fields.micros);
-  out->set_infinity(infinity);
+  out->months = static_cast<int32_t>(fields.months);
+  out->days = static_cast<int32_t>(fields.days);
+  out->micros = fields.micros;
+  out->infinity = infinity;
   return true;
 }
 

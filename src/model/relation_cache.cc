@@ -47,17 +47,17 @@ void RelationCache::Apply(const Relation& relation, std::optional<uint32_t> stre
   LayerFor(stream_xid).relations[relation.relation_id] = std::move(info);
 }
 
-const RelationInfo* RelationCache::Find(uint32_t relation_id,
-                                        std::optional<uint32_t> stream_xid) const {
+const std::shared_ptr<const RelationInfo>* RelationCache::Find(
+    uint32_t relation_id, std::optional<uint32_t> stream_xid) const {
   if (stream_xid) {
     if (auto s = streams_.find(*stream_xid); s != streams_.end()) {
       if (auto r = s->second.relations.find(relation_id); r != s->second.relations.end()) {
-        return r->second.get();
+        return &r->second;
       }
     }
   }
   auto r = base_.relations.find(relation_id);
-  return r == base_.relations.end() ? nullptr : r->second.get();
+  return r == base_.relations.end() ? nullptr : &r->second;
 }
 
 void RelationCache::CommitStream(uint32_t xid) {

@@ -37,7 +37,10 @@ class RelationCache {
   void Apply(const Type& type, std::optional<uint32_t> stream_xid);
 
   // nullptr if the relation was never described (a protocol error for the caller).
-  const RelationInfo* Find(uint32_t relation_id, std::optional<uint32_t> stream_xid) const;
+  // Records keep the shared pointer: a later Relation message replaces the entry, not
+  // the RelationInfo they were decoded with.
+  const std::shared_ptr<const RelationInfo>* Find(uint32_t relation_id,
+                                                  std::optional<uint32_t> stream_xid) const;
 
   // A streamed transaction ended: merge (commit) or drop (abort) its overlay.
   void CommitStream(uint32_t xid);

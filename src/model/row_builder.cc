@@ -1,19 +1,21 @@
 #include "model/row_builder.h"
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "internal/status_macros.h"
 #include "model/value_decoder.h"
 
 namespace pgcdc::internal {
 namespace {
 
 absl::Status DecodeColumn(const RelationInfo& relation, const RelationInfo::Column& meta,
-                          const TupleColumn& column, v1::Value* value) {
+                          const TupleColumn& column, const ValueWriter& value) {
   switch (column.kind) {
     case TupleColumn::Kind::kNull:
-      value->mutable_null();
+      value.SetKind(ValueKind::kNull);
       return absl::OkStatus();
     case TupleColumn::Kind::kUnchangedToast:
-      value->mutable_unchanged_toast();
+      value.SetKind(ValueKind::kUnchangedToast);
       return absl::OkStatus();
     case TupleColumn::Kind::kText:
       break;
@@ -32,37 +34,43 @@ absl::Status DecodeColumn(const RelationInfo& relation, const RelationInfo::Colu
 
 }  // namespace
 
-absl::Status BuildRow(const RelationInfo& relation, const TupleData& tuple, bool key_only,
-                      v1::Row* row) {
-  if (tuple.columns.size() != relation.columns.size()) {
+absl::StatusOr<RowSlots> BuildRow(const RelationInfo& relation, const TupleData& tuple,
+                                  bool key_only, ChangeData* data) {
+  const size_t count = tuple.columns.size();
+  if (count != relation.columns.size()) {
     return absl::DataLossError(absl::StrCat(
-        "a row of ", relation.schema, ".", relation.table, " has ", tuple.columns.size(),
+        "a row of ", relation.schema, ".", relation.table, " has ", count,
         " columns but its Relation message described ", relation.columns.size()));
   }
-  row->mutable_columns()->Reserve(static_cast<int>(tuple.columns.size()));
-  for (size_t i = 0; i < tuple.columns.size(); ++i) {
+  size_t kept = count;
+  if (key_only) {
+    kept = 0;
+    for (const RelationInfo::Column& meta : relation.columns) kept += meta.key ? 1 : 0;
+  }
+  // The row's slots first, so that they stay contiguous: arrays append theirs after.
+  RowSlots row{static_cast<uint32_t>(data->values.size()), static_cast<uint32_t>(kept)};
+  data->values.resize(data->values.size() + kept);
+  size_t next = row.first;
+  for (size_t i = 0; i < count; ++i) {
     const RelationInfo::Column& meta = relation.columns[i];
     if (key_only && !meta.key) continue;
-    v1::Column* column = row->add_columns();
-    column->set_name(meta.name);
-    column->set_type_oid(meta.type_oid);
-    column->set_key(meta.key);
-    if (absl::Status s = DecodeColumn(relation, meta, tuple.columns[i], column->mutable_value());
-        !s.ok()) {
-      return s;
-    }
+    data->values[next].column = static_cast<uint16_t>(i);
+    PGCDC_RETURN_IF_ERROR(
+        DecodeColumn(relation, meta, tuple.columns[i], ValueWriter(data, next)));
+    ++next;
   }
-  return absl::OkStatus();
+  return row;
 }
 
-void FillUnchangedFromOld(const v1::Row& old_row, v1::Row* new_row) {
-  // Both rows come from the same Relation message, so positions line up.
-  if (old_row.columns_size() != new_row->columns_size()) return;
-  for (int i = 0; i < new_row->columns_size(); ++i) {
-    v1::Column* column = new_row->mutable_columns(i);
-    if (column->value().has_unchanged_toast() &&
-        !old_row.columns(i).value().has_unchanged_toast()) {
-      *column->mutable_value() = old_row.columns(i).value();
+void FillUnchangedFromOld(RowSlots old_row, RowSlots new_row, ChangeData* data) {
+  // Both rows come from the same Relation message, so positions line up. Copying a
+  // slot is enough: byte payloads and array elements live in the same ChangeData.
+  if (old_row.size != new_row.size) return;
+  for (uint32_t i = 0; i < new_row.size; ++i) {
+    ValueSlot& column = data->values[new_row.first + i];
+    const ValueSlot& old = data->values[old_row.first + i];
+    if (column.kind == ValueKind::kUnchangedToast && old.kind != ValueKind::kUnchangedToast) {
+      column = old;
     }
   }
 }

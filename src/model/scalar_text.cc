@@ -101,7 +101,6 @@ bool IsNumericText(std::string_view text) {
 // cash_out with lc_monetary=C falls back to '$', ',' every 3 digits, '.', 2 fraction
 // digits and a leading '-': "-$92,233,720,368,547,758.08".
 bool ParseMoneyText(std::string_view text, std::string* out) {
-  out->clear();
   size_t pos = 0;
   if (!text.empty() && text[0] == '-') {
     out->push_back('-');
@@ -131,12 +130,13 @@ bool ParseByteaHexText(std::string_view text, std::string* out) {
     return false;
   }
   const size_t n = (text.size() - 2) / 2;
-  out->resize(n);
+  const size_t base = out->size();
+  out->resize(base + n);
   const char* in = text.data() + 2;
   for (size_t i = 0; i < n; ++i) {
     const int byte = HexByte(in + 2 * i);
     if (byte < 0) return false;
-    (*out)[i] = static_cast<char>(byte);
+    (*out)[base + i] = static_cast<char>(byte);
   }
   return true;
 }
@@ -146,13 +146,14 @@ bool ParseUuidText(std::string_view text, std::string* out) {
       text[23] != '-') {
     return false;
   }
-  out->resize(16);
+  const size_t base = out->size();
+  out->resize(base + 16);
   size_t pos = 0;
   for (size_t i = 0; i < 16; ++i) {
     if (text[pos] == '-') ++pos;
     const int byte = HexByte(text.data() + pos);
     if (byte < 0) return false;
-    (*out)[i] = static_cast<char>(byte);
+    (*out)[base + i] = static_cast<char>(byte);
     pos += 2;
   }
   return true;

@@ -1,5 +1,6 @@
 // Parsers for the text output of PostgreSQL's non-temporal scalar types. Each returns
-// false, leaving `out` unspecified, when `text` is not that type's output.
+// false, leaving `out` unspecified, when `text` is not that type's output. Parsers
+// producing bytes append them to `out` (values share one buffer per change).
 #ifndef PGCDC_MODEL_SCALAR_TEXT_H_
 #define PGCDC_MODEL_SCALAR_TEXT_H_
 

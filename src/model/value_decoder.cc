@@ -18,50 +18,57 @@ namespace {
 
 constexpr size_t kMaxQuotedValue = 64;  // bytes of the value an error message repeats
 
-bool SetText(std::string_view text, v1::Value* out) {
-  // (data, size) avoids a temporary std::string: protobuf 3.21 has no string_view setter.
-  out->set_text_value(text.data(), text.size());
+bool SetText(std::string_view text, const ValueWriter& out) {
+  out.SetBytes(ValueKind::kText, text);
   return true;
 }
 
-bool DecodeInt(std::string_view text, int64_t min, int64_t max, v1::Value* out) {
+// For the parsers that append their result to a string (scalar_text.h).
+bool ParseBytes(ValueKind kind, std::string_view text,
+                bool (*parse)(std::string_view, std::string*), const ValueWriter& out) {
+  if (!parse(text, out.BeginBytes())) return false;
+  out.EndBytes(kind);
+  return true;
+}
+
+bool DecodeInt(std::string_view text, int64_t min, int64_t max, const ValueWriter& out) {
   int64_t value = 0;
   if (!ParseIntText(text, min, max, &value)) return false;
-  out->set_int_value(value);
+  out.SetInt(value);
   return true;
 }
 
-bool DecodeNumeric(std::string_view text, v1::Value* out) {
+bool DecodeNumeric(std::string_view text, const ValueWriter& out) {
   if (!IsNumericText(text)) return false;
-  out->set_numeric_value(text.data(), text.size());
+  out.SetBytes(ValueKind::kNumeric, text);
   return true;
 }
 
-bool DecodeJson(std::string_view text, v1::Value* out) {
+bool DecodeJson(std::string_view text, const ValueWriter& out) {
   // json/jsonb output is always a valid document; empty text means a corrupt tuple.
   if (text.empty()) return false;
-  out->set_json_value(text.data(), text.size());
+  out.SetBytes(ValueKind::kJson, text);
   return true;
 }
 
-bool DecodeInet(std::string_view text, v1::Value* out) {
+bool DecodeInet(std::string_view text, const ValueWriter& out) {
   if (!IsInetText(text)) return false;
-  out->set_inet_value(text.data(), text.size());
+  out.SetBytes(ValueKind::kInet, text);
   return true;
 }
 
-bool DecodeMacaddr(std::string_view text, int groups, v1::Value* out) {
+bool DecodeMacaddr(std::string_view text, int groups, const ValueWriter& out) {
   if (!IsMacaddrText(text, groups)) return false;
-  out->set_macaddr_value(text.data(), text.size());
+  out.SetBytes(ValueKind::kMacaddr, text);
   return true;
 }
 
-bool DecodeNumbers(const BuiltinType& type, std::string_view text, v1::Value* out) {
+bool DecodeNumbers(const BuiltinType& type, std::string_view text, const ValueWriter& out) {
   switch (type.kind) {
     case TypeKind::kBool: {
       bool value = false;
       if (!ParseBoolText(text, &value)) return false;
-      out->set_bool_value(value);
+      out.SetBool(value);
       return true;
     }
     case TypeKind::kInt2:
@@ -76,41 +83,51 @@ bool DecodeNumbers(const BuiltinType& type, std::string_view text, v1::Value* ou
     case TypeKind::kUint32: {
       int64_t value = 0;
       if (!ParseUint32Text(text, &value)) return false;
-      out->set_int_value(value);
+      out.SetInt(value);
       return true;
     }
     case TypeKind::kFloat: {
       double value = 0;
       if (!ParseFloatText(text, &value)) return false;
-      out->set_float_value(value);
+      out.SetFloat(value);
       return true;
     }
     case TypeKind::kNumeric:
       return DecodeNumeric(text, out);
     default:  // kMoney
-      return ParseMoneyText(text, out->mutable_numeric_value());
+      return ParseBytes(ValueKind::kNumeric, text, &ParseMoneyText, out);
   }
 }
 
-bool DecodeDateTime(const BuiltinType& type, std::string_view text, v1::Value* out) {
+bool DecodeDateTime(const BuiltinType& type, std::string_view text, const ValueWriter& out) {
   switch (type.kind) {
     case TypeKind::kDate:
-      return ParseDateText(text, out->mutable_date_value());
+    {
+      Date date;
+      if (!ParseDateText(text, &date)) return false;
+      out.SetDate(date);
+      return true;
+    }
     case TypeKind::kTime: {
       int64_t micros = 0;
       if (!ParseTimeText(text, &micros)) return false;
-      out->set_time_value(micros);
+      out.SetTime(micros);
       return true;
     }
     case TypeKind::kTimeTz:
-      return ParseTimeTzText(text, out->mutable_timetz_value());
+    {
+      TimeTz time;
+      if (!ParseTimeTzText(text, &time)) return false;
+      out.SetTimeTz(time);
+      return true;
+    }
     case TypeKind::kTimestamp:
     case TypeKind::kTimestampTz: {
       const bool tz = type.kind == TypeKind::kTimestampTz;
       bool out_of_range = false;
-      if (ParseTimestampText(text, tz,
-                             tz ? out->mutable_timestamptz_value() : out->mutable_timestamp_value(),
-                             &out_of_range)) {
+      Timestamp timestamp;
+      if (ParseTimestampText(text, tz, &timestamp, &out_of_range)) {
+        out.SetTimestamp(tz ? ValueKind::kTimestampTz : ValueKind::kTimestamp, timestamp);
         return true;
       }
       // A valid PostgreSQL timestamp beyond the record's range (after 294247 AD) keeps
@@ -118,11 +135,16 @@ bool DecodeDateTime(const BuiltinType& type, std::string_view text, v1::Value* o
       return out_of_range && SetText(text, out);
     }
     default:  // kInterval
-      return ParseIntervalText(text, out->mutable_interval_value());
+    {
+      Interval interval;
+      if (!ParseIntervalText(text, &interval)) return false;
+      out.SetInterval(interval);
+      return true;
+    }
   }
 }
 
-bool DecodeWithType(const BuiltinType& type, std::string_view text, v1::Value* out) {
+bool DecodeWithType(const BuiltinType& type, std::string_view text, const ValueWriter& out) {
   switch (type.kind) {
     case TypeKind::kText:
       return SetText(text, out);
@@ -143,9 +165,9 @@ bool DecodeWithType(const BuiltinType& type, std::string_view text, v1::Value* o
     case TypeKind::kInterval:
       return DecodeDateTime(type, text, out);
     case TypeKind::kBytea:
-      return ParseByteaHexText(text, out->mutable_bytes_value());
+      return ParseBytes(ValueKind::kBytes, text, &ParseByteaHexText, out);
     case TypeKind::kUuid:
-      return ParseUuidText(text, out->mutable_uuid_value());
+      return ParseBytes(ValueKind::kUuid, text, &ParseUuidText, out);
     case TypeKind::kJson:
       return DecodeJson(text, out);
     case TypeKind::kInet:
@@ -157,7 +179,7 @@ bool DecodeWithType(const BuiltinType& type, std::string_view text, v1::Value* o
     case TypeKind::kArray:
       // Every array's element type is in the table (see builtin_types.cc).
       return ParseArrayText(text, *FindBuiltinType(type.elem_oid), &DecodeWithType,
-                            out->mutable_array_value());
+                            out);
   }
   return false;
 }
@@ -180,14 +202,20 @@ ABSL_ATTRIBUTE_NOINLINE absl::Status DecodeError(const BuiltinType& type,
 
 }  // namespace
 
-absl::Status DecodeTextValue(uint32_t type_oid, std::string_view text, v1::Value* out) {
+absl::Status DecodeTextValue(uint32_t type_oid, std::string_view text, const ValueWriter& out) {
   const BuiltinType* type = FindBuiltinType(type_oid);
   if (type == nullptr) {  // enums, extension types, composites: their text as is
     SetText(text, out);
     return absl::OkStatus();
   }
+  ChangeData* data = out.data();
+  const size_t values_mark = data->values.size();
+  const size_t bytes_mark = data->bytes.size();
   if (ABSL_PREDICT_TRUE(DecodeWithType(*type, text, out))) return absl::OkStatus();
-  out->clear_kind();  // never hand back a half-decoded value
+  // Never hand back a half-decoded value (nor the slots and bytes it appended).
+  data->values.resize(values_mark);
+  data->bytes.resize(bytes_mark);
+  out.SetKind(ValueKind::kNull);
   return DecodeError(*type, text);
 }
 

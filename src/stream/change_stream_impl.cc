@@ -118,7 +118,7 @@ std::optional<Change> ChangeStreamImpl::Deliver(absl::Time now) {
   progress_.Delivered(AckPosition(change));
   last_change_time_ = now;
   if (options_.stop_at_lsn && change.last_in_transaction() &&
-      change.end_lsn() >= options_.stop_at_lsn->value()) {
+      change.end_lsn() >= *options_.stop_at_lsn) {
     stop_after_delivered_ = true;
   }
   return change;
@@ -137,7 +137,7 @@ void ChangeStreamImpl::AfterDrained() {
 
 bool ChangeStreamImpl::BeyondStop(const Change& change) const {
   // Like pg_recvlogical --endpos: nothing that starts after the stop position.
-  return options_.stop_at_lsn && change.commit_lsn() > options_.stop_at_lsn->value();
+  return options_.stop_at_lsn && change.commit_lsn() > *options_.stop_at_lsn;
 }
 
 bool ChangeStreamImpl::HardStopMet(absl::Time now) {

@@ -43,7 +43,7 @@ class ChangeStreamImpl {
   // a restart at that position re-sends exactly the transactions committing at or
   // after it (pgoutput.md §3.4, §4.6), i.e. this one, whole.
   static uint64_t AckPosition(const Change& change) {
-    return change.last_in_transaction() ? change.end_lsn() : change.commit_lsn();
+    return (change.last_in_transaction() ? change.end_lsn() : change.commit_lsn()).value();
   }
 
  private:

@@ -48,7 +48,7 @@ TEST_F(ResumeTest, AckHalfThenReopenDeliversExactlyTheRest) {
     ASSERT_EQ(c.size(), 10u);
     stream.Ack(c[4]);
     ASSERT_TRUE(stream.Close().ok());
-    EXPECT_EQ(stream.confirmed_flush_lsn().value(), c[4].end_lsn());
+    EXPECT_EQ(stream.confirmed_flush_lsn().value(), c[4].end_lsn().value());
   }
   EXPECT_EQ(ConfirmedFlushLsn(slot_) > 0, true);
   ChangeStream again = OpenStream(Options());
@@ -89,7 +89,7 @@ TEST_F(ResumeTest, AckOfNonTransactionalMessageDoesNotSkipTheNextTransaction) {
     ChangeStream stream = OpenStream(Options());
     std::vector<Change> c = ReadChanges(stream, 2);
     ASSERT_EQ(c.size(), 2u);
-    ASSERT_EQ(c[0].op(), v1::OPERATION_MESSAGE);
+    ASSERT_EQ(c[0].op(), Operation::kMessage);
     EXPECT_EQ(c[0].lsn(), c[1].commit_lsn()) << "the message ends where the commit starts";
     stream.Ack(c[0]);  // only the message
     ASSERT_TRUE(stream.Close().ok());
@@ -118,7 +118,7 @@ TEST_F(ResumeTest, CheckpointCallbackGatesTheSlot) {
   EXPECT_EQ(closed.code(), absl::StatusCode::kAborted) << closed;
   EXPECT_THAT(std::string(closed.message()), ::testing::HasSubstr("sink is down"));
   ASSERT_FALSE(seen.empty());
-  EXPECT_EQ(seen.back().value(), c.back().end_lsn());
+  EXPECT_EQ(seen.back(), c.back().end_lsn());
   EXPECT_EQ(ConfirmedFlushLsn(slot_), initial);  // the slot did not move
   // Everything comes again.
   ChangeStream again = OpenStream(Options());
@@ -152,10 +152,10 @@ TEST_F(ResumeTest, SlotNeverMovesBeyondWhatWasAcknowledged) {
   ASSERT_EQ(c.size(), 10u);
   stream.Ack(c[2]);
   stream.Ack(c[1]);                         // never backwards
-  stream.Ack(Lsn(c[9].end_lsn() + 1000));   // not past what was delivered
-  EXPECT_EQ(stream.acked_lsn().value(), c[9].end_lsn());
+  stream.Ack(Lsn(c[9].end_lsn().value() + 1000));   // not past what was delivered
+  EXPECT_EQ(stream.acked_lsn().value(), c[9].end_lsn().value());
   ASSERT_TRUE(stream.Close().ok());
-  EXPECT_EQ(ConfirmedFlushLsn(slot_), c[9].end_lsn());
+  EXPECT_EQ(ConfirmedFlushLsn(slot_), c[9].end_lsn().value());
 }
 
 TEST_F(ResumeTest, IdlePublicationStillAdvancesSlotWhileOtherTablesAreBusy) {
@@ -197,7 +197,7 @@ TEST_F(ResumeTest, SlowConsumerSurvivesShortWalSenderTimeout) {
   EXPECT_EQ(rest.size(), 9u);
   stream.Ack(rest.back());
   EXPECT_TRUE(stream.Close().ok());
-  EXPECT_EQ(ConfirmedFlushLsn(slot_), rest.back().end_lsn());
+  EXPECT_EQ(ConfirmedFlushLsn(slot_), rest.back().end_lsn().value());
 }
 
 TEST_F(ResumeTest, StopAtLsnEndsCleanlyAfterThatTransaction) {
@@ -308,7 +308,7 @@ TEST_F(ResumeTest, SlowCheckpointCallbackDoesNotGetTheSessionKilled) {
   EXPECT_GE(calls, 1);
   stream.Ack(second[0]);
   EXPECT_TRUE(stream.Close().ok());
-  EXPECT_EQ(ConfirmedFlushLsn(slot_), second[0].end_lsn());
+  EXPECT_EQ(ConfirmedFlushLsn(slot_), second[0].end_lsn().value());
 }
 
 TEST_F(ResumeTest, MovedFromStreamFailsCleanlyAndTheMovedToOneWorks) {

@@ -1,6 +1,6 @@
 // Every supported PostgreSQL type through ChangeStream against a real PostgreSQL 15:
 // each value is written with SQL, decoded by pgcdc and compared, as a compact
-// rendering of the v1::Value (kind and exact contents), with an expected value that
+// rendering of the value (kind and exact contents; the protobuf form must agree), with an expected value that
 // is written by hand or computed by the server (never by pgcdc's own formatters).
 #include <charconv>
 #include <memory>
@@ -15,23 +15,108 @@
 #include "gtest/gtest.h"
 #include "pgcdc/pgcdc.h"
 #include "integration/testing/postgres_fixture.h"
+#include "internal/strings.h"
 #include "integration/testing/stream_helpers.h"
 
 namespace pgcdc::testing {
 namespace {
 
-std::string Inf(v1::Infinity infinity) {
-  return infinity == v1::INFINITY_POSITIVE ? "+inf" : "-inf";
+using internal::Sv;
+
+std::string Inf(Infinity infinity) { return infinity == Infinity::kPositive ? "+inf" : "-inf"; }
+std::string Inf(v1::Infinity infinity) { return Inf(static_cast<Infinity>(infinity)); }
+
+std::string ShowTimestamp(const char* kind, const Timestamp& t) {
+  return absl::StrCat(kind, t.infinity == Infinity::kFinite ? absl::StrCat(t.micros)
+                                                             : Inf(t.infinity));
 }
 
-std::string ShowTimestamp(const char* kind, const v1::Timestamp& t) {
-  return absl::StrCat(kind, t.infinity() == v1::INFINITY_FINITE ? absl::StrCat(t.micros())
-                                                                 : Inf(t.infinity()));
+std::string ShowFloat(double value) {  // shortest round-trip text: equal text <=> equal double
+  char buf[64];
+  const auto result = std::to_chars(buf, buf + sizeof(buf), value);
+  return "float:" + std::string(buf, result.ptr);
+}
+
+std::string Show(const Value& v);
+
+// Nested lists, one per dimension, from the row-major elements.
+std::string ShowArrayLevel(const Array& a, int dimension, size_t* next) {
+  std::string out = "[";
+  for (int32_t i = 0; i < a.length(dimension); ++i) {
+    if (i > 0) out += ", ";
+    out += dimension + 1 < a.dimensions() ? ShowArrayLevel(a, dimension + 1, next)
+                                          : Show(a[(*next)++]);
+  }
+  return out + "]";
 }
 
 // "kind:contents", e.g. int:1, num:1.50, text:"a\"b", tstz:1710074096123456,
 // interval:14/3/14706500000 (months/days/micros), {23}[int:1, NULL]@0 (element type
-// OID, shown where it differs from the enclosing array's; lower bounds after '@').
+// OID, then nested lists per dimension, then lower bounds after '@' when not all 1).
+std::string Show(const Value& v) {
+  switch (v.kind()) {
+    case ValueKind::kNull:
+      return "NULL";
+    case ValueKind::kUnchangedToast:
+      return "UNCHANGED";
+    case ValueKind::kBool:
+      return v.bool_value() ? "bool:t" : "bool:f";
+    case ValueKind::kInt:
+      return absl::StrCat("int:", v.int_value());
+    case ValueKind::kFloat:
+      return ShowFloat(v.float_value());
+    case ValueKind::kNumeric:
+      return absl::StrCat("num:", Sv(v.numeric_value()));
+    case ValueKind::kText:
+      return absl::StrCat("text:\"", absl::Utf8SafeCHexEscape(Sv(v.text_value())), "\"");
+    case ValueKind::kBytes:
+      return "bytes:" + absl::BytesToHexString(Sv(v.bytes_value()));
+    case ValueKind::kDate:
+      return absl::StrCat("date:", v.date_value().infinity == Infinity::kFinite
+                                       ? absl::StrCat(v.date_value().days)
+                                       : Inf(v.date_value().infinity));
+    case ValueKind::kTime:
+      return absl::StrCat("time:", v.time_value());
+    case ValueKind::kTimeTz:
+      return absl::StrCat("timetz:", v.timetz_value().micros, "@",
+                          v.timetz_value().offset_seconds);
+    case ValueKind::kTimestamp:
+      return ShowTimestamp("ts:", v.timestamp_value());
+    case ValueKind::kTimestampTz:
+      return ShowTimestamp("tstz:", v.timestamptz_value());
+    case ValueKind::kInterval: {
+      const Interval i = v.interval_value();
+      if (i.infinity != Infinity::kFinite) return "interval:" + Inf(i.infinity);
+      return absl::StrCat("interval:", i.months, "/", i.days, "/", i.micros);
+    }
+    case ValueKind::kUuid:
+      return "uuid:" + absl::BytesToHexString(Sv(v.uuid_value()));
+    case ValueKind::kJson:
+      return absl::StrCat("json:", Sv(v.json_value()));
+    case ValueKind::kArray: {
+      const Array a = v.array_value();
+      std::string out = absl::StrCat("{", a.element_type_oid(), "}");
+      size_t next = 0;
+      out += a.dimensions() == 0 ? "[]" : ShowArrayLevel(a, 0, &next);
+      std::vector<int32_t> bounds;
+      bool all_one = true;
+      for (int d = 0; d < a.dimensions(); ++d) {
+        bounds.push_back(a.lower_bound(d));
+        all_one = all_one && a.lower_bound(d) == 1;
+      }
+      if (!all_one) absl::StrAppend(&out, "@", absl::StrJoin(bounds, ","));
+      return out;
+    }
+    case ValueKind::kInet:
+      return absl::StrCat("inet:", Sv(v.inet_value()));
+    case ValueKind::kMacaddr:
+      return absl::StrCat("mac:", Sv(v.macaddr_value()));
+  }
+  return "UNSET";
+}
+
+// The same rendering of the protobuf form (Change::ToProto), which nests one Array
+// per dimension with the element type on every level.
 std::string Show(const v1::Value& v, uint32_t enclosing_element_oid = 0) {
   using V = v1::Value;
   switch (v.kind_case()) {
@@ -43,11 +128,8 @@ std::string Show(const v1::Value& v, uint32_t enclosing_element_oid = 0) {
       return v.bool_value() ? "bool:t" : "bool:f";
     case V::kIntValue:
       return absl::StrCat("int:", v.int_value());
-    case V::kFloatValue: {  // shortest round-trip text: equal text <=> equal double
-      char buf[64];
-      const auto result = std::to_chars(buf, buf + sizeof(buf), v.float_value());
-      return "float:" + std::string(buf, result.ptr);
-    }
+    case V::kFloatValue:
+      return ShowFloat(v.float_value());
     case V::kNumericValue:
       return "num:" + v.numeric_value();
     case V::kTextValue:
@@ -64,9 +146,12 @@ std::string Show(const v1::Value& v, uint32_t enclosing_element_oid = 0) {
       return absl::StrCat("timetz:", v.timetz_value().micros(), "@",
                           v.timetz_value().offset_seconds());
     case V::kTimestampValue:
-      return ShowTimestamp("ts:", v.timestamp_value());
-    case V::kTimestamptzValue:
-      return ShowTimestamp("tstz:", v.timestamptz_value());
+    case V::kTimestamptzValue: {
+      const bool tz = v.kind_case() == V::kTimestamptzValue;
+      const v1::Timestamp& t = tz ? v.timestamptz_value() : v.timestamp_value();
+      return ShowTimestamp(tz ? "tstz:" : "ts:",
+                           {t.micros(), static_cast<Infinity>(t.infinity())});
+    }
     case V::kIntervalValue: {
       const v1::Interval& i = v.interval_value();
       if (i.infinity() != v1::INFINITY_FINITE) return "interval:" + Inf(i.infinity());
@@ -175,19 +260,22 @@ class TypesTest : public PostgresTest {
     std::vector<Change> changes = ReadChanges(*stream, 2);
     ASSERT_EQ(changes.size(), 2u);
     for (int r = 0; r < 2; ++r) {
-      const v1::Row& row = changes[r].new_row();
-      ASSERT_EQ(row.columns_size(), static_cast<int>(cases.size()) + 1) << row.ShortDebugString();
-      EXPECT_EQ(row.columns(0).name(), "id");
-      EXPECT_TRUE(row.columns(0).key());
-      EXPECT_EQ(Show(row.columns(0).value()), absl::StrCat("int:", r + 1));
+      const Row row = changes[r].new_row();
+      const v1::Row proto = changes[r].ToProto().new_row();
+      ASSERT_EQ(row.size(), cases.size() + 1) << ToJson(changes[r]);
+      ASSERT_EQ(proto.columns_size(), static_cast<int>(row.size()));
+      EXPECT_EQ(row[0].name(), "id");
+      EXPECT_TRUE(row[0].key());
+      EXPECT_EQ(Show(row[0].value()), absl::StrCat("int:", r + 1));
       size_t next_computed = 0;
       for (size_t i = 0; i < cases.size(); ++i) {
         const Case& c = cases[i];
-        const v1::Column& column = row.columns(static_cast<int>(i) + 1);
+        const Column column = row[i + 1];
         SCOPED_TRACE(absl::StrCat("row ", r + 1, " c", i, ": ", c.literal, "::", c.type));
         std::string expected = c.expected;
         if (expected.rfind("sql:", 0) == 0) expected = server_expected[next_computed++];
         EXPECT_EQ(Show(column.value()), r == 0 ? expected : "NULL");
+        EXPECT_EQ(Show(proto.columns(static_cast<int>(i) + 1).value()), Show(column.value()));
         EXPECT_EQ(column.name(), absl::StrCat("c", i));
         EXPECT_FALSE(column.key());
         EXPECT_EQ(absl::StrCat(column.type_oid()), oids[i]);
@@ -445,26 +533,26 @@ TEST_F(TypesTest, TypeOidsKeysAndOldKeyRow) {
   Exec("UPDATE k SET a = 8 WHERE a = 7");
   std::vector<Change> c = ReadChanges(*stream, 2);
   ASSERT_EQ(c.size(), 2u);
-  const v1::Row& row = c[0].new_row();
-  ASSERT_EQ(row.columns_size(), 5);
+  const Row row = c[0].new_row();
+  ASSERT_EQ(row.size(), 5u);
   const uint32_t oids[] = {23, 1184, 25, 0, 1700};
   const bool keys[] = {true, true, false, false, false};
   for (int i = 0; i < 5; ++i) {
-    SCOPED_TRACE(row.columns(i).name());
-    if (oids[i] != 0) EXPECT_EQ(row.columns(i).type_oid(), oids[i]);
-    EXPECT_EQ(row.columns(i).key(), keys[i]);
+    SCOPED_TRACE(row[i].name());
+    if (oids[i] != 0) EXPECT_EQ(row[i].type_oid(), oids[i]);
+    EXPECT_EQ(row[i].key(), keys[i]);
   }
-  EXPECT_EQ(absl::StrCat(row.columns(3).type_oid()), enum_oid[0]);
-  EXPECT_GE(row.columns(3).type_oid(), 16384u);
-  EXPECT_EQ(Show(row.columns(3).value()), R"(text:"red")");
+  EXPECT_EQ(absl::StrCat(row[3].type_oid()), enum_oid[0]);
+  EXPECT_GE(row[3].type_oid(), 16384u);
+  EXPECT_EQ(Show(row[3].value()), R"(text:"red")");
   // The key change: the old row carries the key columns only, decoded the same way.
-  ASSERT_EQ(c[1].old_row_kind(), v1::OLD_ROW_KIND_KEY);
-  const v1::Row& old_row = c[1].old_row();
-  ASSERT_EQ(old_row.columns_size(), 2);
-  EXPECT_EQ(Show(old_row.columns(0).value()), "int:7");
-  EXPECT_EQ(Show(old_row.columns(1).value()), "tstz:946684800000000");
-  EXPECT_TRUE(old_row.columns(0).key() && old_row.columns(1).key());
-  EXPECT_EQ(old_row.columns(1).type_oid(), 1184u);
+  ASSERT_EQ(c[1].old_row_kind(), OldRowKind::kKey);
+  const Row old_row = c[1].old_row();
+  ASSERT_EQ(old_row.size(), 2u);
+  EXPECT_EQ(Show(old_row[0].value()), "int:7");
+  EXPECT_EQ(Show(old_row[1].value()), "tstz:946684800000000");
+  EXPECT_TRUE(old_row[0].key() && old_row[1].key());
+  EXPECT_EQ(old_row[1].type_oid(), 1184u);
   EXPECT_EQ(Show(ValueOf(c[1].new_row(), "a")), "int:8");
 }
 

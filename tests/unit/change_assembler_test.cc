@@ -70,12 +70,12 @@ class AssemblerTest : public ::testing::Test {
 
   std::vector<int64_t> ReadyIds() const {
     std::vector<int64_t> ids;
-    for (const v1::Change& c : ready_) ids.push_back(c.new_row().columns(0).value().int_value());
+    for (const Change& c : ready_) ids.push_back(c.new_row()[0].value().int_value());
     return ids;
   }
 
   ChangeAssembler assembler_;
-  std::deque<v1::Change> ready_;
+  std::deque<Change> ready_;
   std::deque<std::string> payloads_;  // decoded messages point into these
 };
 
@@ -89,11 +89,11 @@ TEST_F(AssemblerTest, TransactionIsDeliveredWholeAtCommitWithPositions) {
   MustFeed(Commit(0x500, 0x530));
   EXPECT_FALSE(assembler_.has_pending());
   ASSERT_EQ(ready_.size(), 2u);
-  EXPECT_EQ(ready_[0].lsn(), 0x200u);
-  EXPECT_EQ(ready_[1].lsn(), 0x300u);
-  for (const v1::Change& c : ready_) {
-    EXPECT_EQ(c.commit_lsn(), 0x500u);
-    EXPECT_EQ(c.end_lsn(), 0x530u);
+  EXPECT_EQ(ready_[0].lsn().value(), 0x200u);
+  EXPECT_EQ(ready_[1].lsn().value(), 0x300u);
+  for (const Change& c : ready_) {
+    EXPECT_EQ(c.commit_lsn().value(), 0x500u);
+    EXPECT_EQ(c.end_lsn().value(), 0x530u);
     EXPECT_EQ(c.xid(), 77u);
     EXPECT_EQ(c.commit_time_us(), 2000 + kPgEpochUnixMicros);
   }
@@ -121,7 +121,7 @@ TEST_F(AssemblerTest, StreamedTransactionWaitsForStreamCommitAndKeepsCommitOrder
   EXPECT_TRUE(assembler_.has_pending());
   MustFeed(StreamCommit(10, 0x900, 0x930));
   EXPECT_THAT(ReadyIds(), ElementsAre(2, 1, 3));
-  EXPECT_EQ(ready_[1].commit_lsn(), 0x900u);
+  EXPECT_EQ(ready_[1].commit_lsn().value(), 0x900u);
   EXPECT_EQ(ready_[2].ordinal(), 1u);
   EXPECT_TRUE(ready_[2].last_in_transaction());
   EXPECT_EQ(ready_[2].commit_time_us(), 3000 + kPgEpochUnixMicros);
@@ -173,8 +173,8 @@ TEST_F(AssemblerTest, StreamRelationOverlayAppliesToItsTransactionUntilCommit) {
   MustFeed(Commit(0x600, 0x630));
   MustFeed(StreamCommit(10, 0x900, 0x930));
   ASSERT_EQ(ready_.size(), 2u);
-  EXPECT_EQ(ready_[0].new_row().columns_size(), 2);
-  EXPECT_EQ(ready_[1].new_row().columns_size(), 3);
+  EXPECT_EQ(ready_[0].new_row().size(), 2u);
+  EXPECT_EQ(ready_[1].new_row().size(), 3u);
   // After the commit the new shape is the table's shape.
   MustFeed(Begin(0xA00, 12));
   EXPECT_THAT(Feed(Insert(3)), StatusIs(absl::StatusCode::kDataLoss,
@@ -197,15 +197,15 @@ TEST_F(AssemblerTest, FirstSegmentAfterReconnectDiscardsStaleChunks) {
 TEST_F(AssemblerTest, NonTransactionalMessageIsDeliveredAtOnce) {
   MustFeed(PgoutputBuilder().Byte('M').U8(0).Lsn(0x450).CString("audit").U32(2).Bytes("hi").str());
   ASSERT_EQ(ready_.size(), 1u);
-  const v1::Change& m = ready_[0];
-  EXPECT_EQ(m.op(), v1::OPERATION_MESSAGE);
-  EXPECT_FALSE(m.message().transactional());
-  EXPECT_EQ(m.message().prefix(), "audit");
-  EXPECT_EQ(m.message().content(), "hi");
+  const Change& m = ready_[0];
+  EXPECT_EQ(m.op(), Operation::kMessage);
+  EXPECT_FALSE(m.message_transactional());
+  EXPECT_EQ(m.message_prefix(), "audit");
+  EXPECT_EQ(m.message_content(), "hi");
   EXPECT_EQ(m.id(), "0000000000000450-M");
   // Its LSN is the end of its WAL record: confirming exactly that skips it on restart
   // and keeps a commit that starts there.
-  EXPECT_EQ(m.end_lsn(), 0x450u);
+  EXPECT_EQ(m.end_lsn().value(), 0x450u);
   EXPECT_TRUE(m.last_in_transaction());
 }
 
@@ -216,11 +216,11 @@ TEST_F(AssemblerTest, KeyOnlyOldRowKeepsKeyColumnsOnly) {
   MustFeed(PgoutputBuilder().Byte('U').U32(kRel).Byte('N').U16(2).Text("6").Unchanged().str());
   MustFeed(Commit(0x600, 0x630));
   ASSERT_EQ(ready_.size(), 2u);
-  EXPECT_EQ(ready_[0].old_row_kind(), v1::OLD_ROW_KIND_KEY);
-  ASSERT_EQ(ready_[0].old_row().columns_size(), 1);
-  EXPECT_EQ(ready_[0].old_row().columns(0).name(), "id");
-  EXPECT_TRUE(ready_[0].old_row().columns(0).key());
-  EXPECT_TRUE(ready_[1].new_row().columns(1).value().has_unchanged_toast());
+  EXPECT_EQ(ready_[0].old_row_kind(), OldRowKind::kKey);
+  ASSERT_EQ(ready_[0].old_row().size(), 1u);
+  EXPECT_EQ(ready_[0].old_row()[0].name(), "id");
+  EXPECT_TRUE(ready_[0].old_row()[0].key());
+  EXPECT_TRUE(ready_[1].new_row()[1].value().is_unchanged_toast());
 }
 
 TEST_F(AssemblerTest, ProtocolViolationsAreDataLoss) {

@@ -9,6 +9,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "pgcdc/v1/change.pb.h"
+#include "unit/testing/change_from_proto.h"
 
 namespace pgcdc::internal {
 namespace {
@@ -22,16 +23,17 @@ Message Parse(std::string_view text_proto) {
   return message;
 }
 
-std::string ToJson(const v1::Change& change) {
+std::string ToJson(const v1::Change& proto) {
   std::string out = "prefix:";  // appends, never overwrites
-  AppendChangeJson(change, &out);
+  AppendChangeJson(ChangeFromProto(proto), &out);
   EXPECT_EQ(out.substr(0, 7), "prefix:");
   return out.substr(7);
 }
 
 std::string ValueJson(const v1::Value& value) {
   std::string out;
-  AppendValueJson(value, &out);
+  const Change change = ChangeWithValue(value);
+  AppendValueJson(change.new_row()[0].value(), &out);
   return out;
 }
 
@@ -55,7 +57,6 @@ constexpr std::string_view kPositionsJson =
 
 TEST(ChangeJsonTest, Insert) {
   const auto change = Parse<v1::Change>(std::string(R"pb(
-    id: "16/B374D848:0"
     op: OPERATION_INSERT
     schema: "public"
     table: "users"
@@ -73,7 +74,7 @@ TEST(ChangeJsonTest, Insert) {
     ordinal: 0
   )pb") + std::string(kPositions));
   EXPECT_EQ(ToJson(change),
-            R"({"id":"16/B374D848:0","op":"insert","schema":"public","table":"users",)"
+            R"({"id":"00000016B374D900-00000000","op":"insert","schema":"public","table":"users",)"
             R"("new":{"id":1,"name":"Ann","balance":"12.50","tags":["a",null],)"
             R"("created":"2024-03-05T13:45:00.123Z","score":"NaN","note":null},)"
             R"("old":null,"old_kind":null,"unchanged":[],)" +
@@ -82,7 +83,6 @@ TEST(ChangeJsonTest, Insert) {
 
 TEST(ChangeJsonTest, UpdateOmitsUnchangedToastColumnsAndListsThem) {
   const auto change = Parse<v1::Change>(std::string(R"pb(
-    id: "u1"
     op: OPERATION_UPDATE
     schema: "app"
     table: "docs"
@@ -97,7 +97,7 @@ TEST(ChangeJsonTest, UpdateOmitsUnchangedToastColumnsAndListsThem) {
     ordinal: 3
   )pb") + std::string(kPositions));
   EXPECT_EQ(ToJson(change),
-            R"({"id":"u1","op":"update","schema":"app","table":"docs",)"
+            R"({"id":"00000016B374D900-00000003","op":"update","schema":"app","table":"docs",)"
             R"("new":{"id":7,"name":"Bob"},"old":{"id":6},"old_kind":"key",)"
             R"("unchanged":["bio","doc"],)" +
                 std::string(kPositionsJson) + R"(,"ordinal":3})");
@@ -105,7 +105,6 @@ TEST(ChangeJsonTest, UpdateOmitsUnchangedToastColumnsAndListsThem) {
 
 TEST(ChangeJsonTest, DeleteWithFullOldRow) {
   const auto change = Parse<v1::Change>(std::string(R"pb(
-    id: "d1"
     op: OPERATION_DELETE
     schema: "public"
     table: "t"
@@ -117,19 +116,19 @@ TEST(ChangeJsonTest, DeleteWithFullOldRow) {
     ordinal: 1
   )pb") + std::string(kPositions));
   EXPECT_EQ(ToJson(change),
-            R"({"id":"d1","op":"delete","schema":"public","table":"t","new":null,)"
+            R"({"id":"00000016B374D900-00000001","op":"delete","schema":"public","table":"t","new":null,)"
             R"("old":{"id":1,"flag":false},"old_kind":"full","unchanged":[],)" +
                 std::string(kPositionsJson) + R"(,"ordinal":1})");
 }
 
 TEST(ChangeJsonTest, TruncateWithoutCommitTime) {
   const auto change = Parse<v1::Change>(R"pb(
-    id: "t1" op: OPERATION_TRUNCATE schema: "s" table: "t"
+    op: OPERATION_TRUNCATE schema: "s" table: "t"
     truncate { cascade: true }
     lsn: 1 commit_lsn: 0 end_lsn: 0xFFFFFFFFFFFFFFFF xid: 0 ordinal: 2
   )pb");
   EXPECT_EQ(ToJson(change),
-            R"({"id":"t1","op":"truncate","schema":"s","table":"t","new":null,"old":null,)"
+            R"({"id":"0000000000000000-00000002","op":"truncate","schema":"s","table":"t","new":null,"old":null,)"
             R"("old_kind":null,"unchanged":[],"lsn":"0/1","commit_lsn":"0/0",)"
             R"("end_lsn":"FFFFFFFF/FFFFFFFF","xid":0,"commit_time":null,"ordinal":2,)"
             R"("cascade":true,"restart_identity":false})");
@@ -137,12 +136,12 @@ TEST(ChangeJsonTest, TruncateWithoutCommitTime) {
 
 TEST(ChangeJsonTest, MessageWithTextContent) {
   const auto change = Parse<v1::Change>(R"pb(
-    id: "m1" op: OPERATION_MESSAGE
+    op: OPERATION_MESSAGE
     message { prefix: "app/\"audit\"" content: "h\303\251llo \"x\"\n" transactional: true }
     lsn: 0x100000000 commit_time_us: -1
   )pb");
   EXPECT_EQ(ToJson(change),
-            R"({"id":"m1","op":"message","schema":"","table":"","new":null,"old":null,)"
+            R"({"id":"0000000000000000-00000000","op":"message","schema":"","table":"","new":null,"old":null,)"
             R"("old_kind":null,"unchanged":[],"lsn":"1/0","commit_lsn":"0/0","end_lsn":"0/0",)"
             R"("xid":0,"commit_time":"1969-12-31T23:59:59.999999Z","ordinal":0,)"
             R"("prefix":"app/\"audit\"","content":"h)"
@@ -152,7 +151,7 @@ TEST(ChangeJsonTest, MessageWithTextContent) {
 
 TEST(ChangeJsonTest, MessageWithBinaryContentIsBase64) {
   const auto change = Parse<v1::Change>(R"pb(
-    id: "m2" op: OPERATION_MESSAGE message { prefix: "bin" content: "\377\000\001" }
+    op: OPERATION_MESSAGE message { prefix: "bin" content: "\377\000\001" }
   )pb");
   const std::string json = ToJson(change);
   EXPECT_NE(json.find(R"("prefix":"bin","content":{"base64":"/wAB"},"transactional":false})"),

@@ -15,6 +15,8 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "model/change_data.h"
+#include "model/change_proto.h"
 #include "model/datetime_format.h"
 #include "pgcdc/v1/change.pb.h"
 
@@ -24,6 +26,31 @@ namespace {
 using ::google::protobuf::TextFormat;
 using ::google::protobuf::util::MessageDifferencer;
 using ::testing::HasSubstr;
+
+// Decodes into a fresh ChangeData (after `other_values` unrelated slots and bytes, as
+// for a later column of a row) and returns the protobuf form of the result. On failure
+// `out` is cleared, and the ChangeData must be as before the call with a NULL slot.
+absl::Status Decode(uint32_t oid, std::string_view text, v1::Value* out, int other_values = 0) {
+  ChangeData data;
+  for (int i = 0; i < other_values; ++i) {
+    data.values.emplace_back();
+    ValueWriter(&data, data.values.size() - 1).SetBytes(ValueKind::kText, "stale");
+  }
+  const size_t index = data.values.size();
+  data.values.emplace_back();
+  const size_t bytes_before = data.bytes.size();
+  data.values[index].kind = ValueKind::kUnchangedToast;  // must be overwritten
+  const absl::Status status = DecodeTextValue(oid, text, ValueWriter(&data, index));
+  out->Clear();
+  if (!status.ok()) {
+    EXPECT_EQ(data.values.size(), index + 1) << "slots left behind";
+    EXPECT_EQ(data.bytes.size(), bytes_before) << "bytes left behind";
+    EXPECT_EQ(data.values[index].kind, ValueKind::kNull);
+    return status;
+  }
+  ValueToProto(data.ValueAt(index), out);
+  return status;
+}
 
 v1::Value ParseExpected(std::string_view text_proto) {
   v1::Value value;
@@ -46,7 +73,7 @@ class DecodeTest : public ::testing::TestWithParam<DecodeCase> {};
 TEST_P(DecodeTest, DecodesToExpectedValue) {
   const DecodeCase& c = GetParam();
   v1::Value actual;
-  const absl::Status status = DecodeTextValue(c.oid, c.text, &actual);
+  const absl::Status status = Decode(c.oid, c.text, &actual);
   ASSERT_TRUE(status.ok()) << status;
   const v1::Value expected = ParseExpected(c.expected);
   EXPECT_TRUE(MessageDifferencer::Equals(expected, actual))
@@ -54,13 +81,12 @@ TEST_P(DecodeTest, DecodesToExpectedValue) {
       << "\nactual:   " << actual.ShortDebugString();
 }
 
-// Decoding into a Value that already holds something else must replace it.
-TEST_P(DecodeTest, OverwritesAReusedValue) {
+// Values share their change's slot vector and byte buffer: a value decoded after
+// others must point at its own bytes and elements.
+TEST_P(DecodeTest, DecodesAfterOtherValuesOfTheChange) {
   const DecodeCase& c = GetParam();
   v1::Value actual;
-  actual.mutable_array_value()->add_elements()->set_text_value("stale");
-  actual.mutable_array_value()->add_lower_bounds(7);
-  ASSERT_TRUE(DecodeTextValue(c.oid, c.text, &actual).ok());
+  ASSERT_TRUE(Decode(c.oid, c.text, &actual, /*other_values=*/3).ok());
   EXPECT_TRUE(MessageDifferencer::Equals(ParseExpected(c.expected), actual))
       << actual.ShortDebugString();
 }
@@ -300,7 +326,7 @@ TEST_P(MalformedTest, IsDataLoss) {
   const MalformedCase& c = GetParam();
   v1::Value value;
   value.set_text_value("previous");
-  const absl::Status status = DecodeTextValue(c.oid, c.text, &value);
+  const absl::Status status = Decode(c.oid, c.text, &value);
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
   EXPECT_THAT(status.message(), HasSubstr("cannot decode "));
   EXPECT_EQ(value.kind_case(), v1::Value::KIND_NOT_SET) << value.ShortDebugString();
@@ -362,33 +388,33 @@ INSTANTIATE_TEST_SUITE_P(Arrays, MalformedTest, ::testing::ValuesIn(std::vector<
 
 TEST(DecodeErrorTest, MessageNamesTypeAndValue) {
   v1::Value value;
-  EXPECT_EQ(DecodeTextValue(1700, "1.2.3", &value),
+  EXPECT_EQ(Decode(1700, "1.2.3", &value),
             absl::DataLossError("cannot decode numeric value \"1.2.3\""));
-  EXPECT_EQ(DecodeTextValue(1007, "{1,x}", &value),
+  EXPECT_EQ(Decode(1007, "{1,x}", &value),
             absl::DataLossError("cannot decode _int4 value \"{1,x}\""));
-  EXPECT_EQ(DecodeTextValue(23, "a\"b\n", &value),
+  EXPECT_EQ(Decode(23, "a\"b\n", &value),
             absl::DataLossError("cannot decode int4 value \"a\\\"b\\n\""));
 }
 
 TEST(DecodeErrorTest, LongValuesAreTruncated) {
   v1::Value value;
   const std::string text(1000, '7');
-  EXPECT_EQ(DecodeTextValue(23, text, &value),
+  EXPECT_EQ(Decode(23, text, &value),
             absl::DataLossError(absl::StrCat("cannot decode int4 value \"", std::string(64, '7'),
                                              "...\" (1000 bytes)")));
 }
 
 TEST(DecodeFloatTest, SpecialValues) {
   v1::Value value;
-  ASSERT_TRUE(DecodeTextValue(701, "NaN", &value).ok());
+  ASSERT_TRUE(Decode(701, "NaN", &value).ok());
   EXPECT_TRUE(std::isnan(value.float_value()));
-  ASSERT_TRUE(DecodeTextValue(700, "NaN", &value).ok());
+  ASSERT_TRUE(Decode(700, "NaN", &value).ok());
   EXPECT_TRUE(std::isnan(value.float_value()));
-  ASSERT_TRUE(DecodeTextValue(701, "-0", &value).ok());
+  ASSERT_TRUE(Decode(701, "-0", &value).ok());
   EXPECT_EQ(value.float_value(), 0.0);
   EXPECT_TRUE(std::signbit(value.float_value()));
   // float4 text is parsed as a double, so 0.1 stays 0.1 rather than 0.100000001490116.
-  ASSERT_TRUE(DecodeTextValue(700, "0.1", &value).ok());
+  ASSERT_TRUE(Decode(700, "0.1", &value).ok());
   EXPECT_EQ(value.float_value(), 0.1);
 }
 
@@ -423,7 +449,7 @@ TEST(BuiltinTypeOidByNameTest, KnowsEveryDecodedTypeAndItsArray) {
 // decoder as the OID itself.
 TEST(BuiltinTypeOidByNameTest, NameLeadsToTypedDecoding) {
   v1::Value value;
-  ASSERT_TRUE(DecodeTextValue(*BuiltinTypeOidByName("_numeric"), "{1.50}", &value).ok());
+  ASSERT_TRUE(Decode(*BuiltinTypeOidByName("_numeric"), "{1.50}", &value).ok());
   ASSERT_EQ(value.array_value().elements_size(), 1);
   EXPECT_EQ(value.array_value().elements(0).numeric_value(), "1.50");
 }
@@ -463,7 +489,7 @@ std::string IsoDateText(int64_t y, int m, int d) {
 void ExpectDateRoundTrip(int64_t y, int m, int d, int64_t days) {
   const std::string text = PgDateText(y, m, d);
   v1::Value value;
-  ASSERT_TRUE(DecodeTextValue(1082, text, &value).ok()) << text;
+  ASSERT_TRUE(Decode(1082, text, &value).ok()) << text;
   ASSERT_EQ(value.date_value().days(), days) << text;
   std::string iso;
   AppendIsoDate(days, &iso);
@@ -557,9 +583,9 @@ TEST(TimestampRoundTripTest, RandomTimestampsAndOffsets) {
     const std::string tstz_text = ymd + " " + ClockText(tod) + OffsetText(off) + suffix;
 
     v1::Value value;
-    ASSERT_TRUE(DecodeTextValue(1114, ts_text, &value).ok()) << ts_text;
+    ASSERT_TRUE(Decode(1114, ts_text, &value).ok()) << ts_text;
     ASSERT_EQ(value.timestamp_value().micros(), local) << ts_text;
-    ASSERT_TRUE(DecodeTextValue(1184, tstz_text, &value).ok()) << tstz_text;
+    ASSERT_TRUE(Decode(1184, tstz_text, &value).ok()) << tstz_text;
     ASSERT_EQ(value.timestamptz_value().micros(), local - off * kMicrosPerSecond) << tstz_text;
 
     std::string iso;

@@ -4,7 +4,10 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/util/delimited_message_util.h"
 #include "args.h"
+#include "pgcdc/v1/change.pb.h"
 #include "commands.h"
 
 namespace pgcdc::cli {
@@ -24,14 +27,11 @@ void WriteChange(const Change& change, OutputFormat format, FILE* out) {
     return;
   }
   // Length-delimited (varint size, then the message): protobuf's stream convention.
-  std::string bytes = change.SerializeAsString();
-  unsigned char prefix[10];
-  size_t n = 0;
-  for (uint64_t size = bytes.size(); ; size >>= 7) {
-    prefix[n++] = static_cast<unsigned char>((size & 0x7F) | (size > 0x7F ? 0x80 : 0));
-    if (size <= 0x7F) break;
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::util::SerializeDelimitedToZeroCopyStream(change.ToProto(), &stream);
   }
-  std::fwrite(prefix, 1, n, out);
   std::fwrite(bytes.data(), 1, bytes.size(), out);
 }
 
@@ -102,9 +102,8 @@ absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, OutputFormat format, 
     }
     const Change& change = **next;
     WriteChange(change, format, out);
-    const v1::Operation op = change.op();
-    rows += op == v1::OPERATION_INSERT || op == v1::OPERATION_UPDATE ||
-            op == v1::OPERATION_DELETE;
+    const Operation op = change.op();
+    rows += op == Operation::kInsert || op == Operation::kUpdate || op == Operation::kDelete;
     last = std::move(**next);
     if (++unflushed >= flush_every) flush();
   }

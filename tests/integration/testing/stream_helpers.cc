@@ -1,6 +1,8 @@
 #include "integration/testing/stream_helpers.h"
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "internal/strings.h"
 #include "integration/testing/postgres_fixture.h"
 
 namespace pgcdc::testing {
@@ -35,12 +37,12 @@ std::vector<Change> ReadFor(ChangeStream& stream, absl::Duration duration) {
   return out;
 }
 
-const v1::Value& ValueOf(const v1::Row& row, const std::string& name) {
-  for (const v1::Column& c : row.columns()) {
-    if (c.name() == name) return c.value();
-  }
-  ADD_FAILURE() << "no column " << name << " in " << row.ShortDebugString();
-  return v1::Value::default_instance();
+Value ValueOf(const Row& row, const std::string& name) {
+  if (std::optional<Column> column = row.Find(name)) return column->value();
+  std::string names;
+  for (const Column c : row) absl::StrAppend(&names, names.empty() ? "" : ", ", internal::Sv(c.name()));
+  ADD_FAILURE() << "no column " << name << " in the row (" << names << ")";
+  return Value();
 }
 
 std::vector<int64_t> RowIds(const std::vector<Change>& changes, const std::string& column) {
@@ -60,12 +62,7 @@ void StreamTest::Exec(const std::string& sql) {
   ASSERT_TRUE(s.ok()) << s << "\n" << sql;
 }
 
-bool HasColumn(const v1::Row& row, const std::string& name) {
-  for (const v1::Column& c : row.columns()) {
-    if (c.name() == name) return true;
-  }
-  return false;
-}
+bool HasColumn(const Row& row, const std::string& name) { return row.Find(name).has_value(); }
 
 StreamOptions MakeOptions(const std::string& dsn, const std::string& slot,
                           const std::string& publication) {

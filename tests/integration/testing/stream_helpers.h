@@ -20,8 +20,8 @@ std::vector<Change> ReadChanges(ChangeStream& stream, size_t count,
 std::vector<Change> ReadFor(ChangeStream& stream, absl::Duration duration);
 
 // The value of column `name` in `row`; a test failure (and a null value) if absent.
-const v1::Value& ValueOf(const v1::Row& row, const std::string& name);
-bool HasColumn(const v1::Row& row, const std::string& name);
+Value ValueOf(const Row& row, const std::string& name);
+bool HasColumn(const Row& row, const std::string& name);
 
 // Per-test names and options for a stream on `publication` in `dbname`.
 StreamOptions MakeOptions(const std::string& dsn, const std::string& slot,
