@@ -173,6 +173,16 @@ std::string Change::id() const {
     id.append("-M");
     return id;
   }
+  // A snapshot row: "<consistent point>-R<relation oid>-<locator>". The "R" keeps it
+  // apart from a transaction that commits exactly at the consistent point.
+  if (d.op == Operation::kRead) {
+    AppendHex(d.commit_lsn, 16, &id);
+    id.append("-R");
+    AppendHex(d.relation_oid, 8, &id);
+    id.push_back('-');
+    AppendHex(d.row_locator, 16, &id);
+    return id;
+  }
   // "<commit_lsn>-<ordinal>": the same transaction replayed after a restart has the same
   // commit LSN and the same changes in the same order, so the id is stable; commit LSNs
   // are unique per transaction, so it is unique. Fixed width keeps ids sortable.

@@ -25,6 +25,27 @@ absl::Status ValidateSlotName(const std::string& name) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateSnapshot(const StreamOptions& options) {
+  if (options.snapshot == SnapshotMode::kNever) return absl::OkStatus();
+  if (options.snapshot_readers < 1 || options.snapshot_readers > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "snapshot_readers is ", options.snapshot_readers, "; use 1 to 64 connections"));
+  }
+  if (options.start_lsn) {
+    return absl::InvalidArgumentError(
+        "start_lsn cannot be combined with a snapshot: the stream continues from the "
+        "consistent point of the slot the snapshot creates. Unset one of them");
+  }
+  // kInitial marks an unfinished snapshot with a second slot "<slot_name>_snapshot".
+  if (options.snapshot == SnapshotMode::kInitial && options.slot_name.size() > 54) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "slot_name \"", options.slot_name, "\" is longer than 54 bytes, the limit with "
+        "snapshot = initial (pgcdc keeps a marker slot \"<slot_name>_snapshot\" while the "
+        "snapshot runs)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Validate(const StreamOptions& options) {
@@ -53,7 +74,7 @@ absl::Status Validate(const StreamOptions& options) {
   if (options.idle_timeout && *options.idle_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("idle_timeout must be positive");
   }
-  return absl::OkStatus();
+  return ValidateSnapshot(options);
 }
 
 }  // namespace pgcdc

@@ -218,7 +218,9 @@ class Change {
 
   // Identical every time this change is delivered again (after a restart or replay),
   // unique otherwise: "<commit_lsn as 16 hex digits>-<ordinal as 8 hex digits>", or
-  // "<lsn>-M" for a non-transactional message.
+  // "<lsn>-M" for a non-transactional message, and for a snapshot row (op kRead)
+  // "<consistent point>-R<relation oid as 8 hex digits>-<locator as 16 hex digits>",
+  // unique within its snapshot (a restarted snapshot has a new consistent point).
   std::string id() const;
   Operation op() const;
   std::string_view schema() const;  // empty for messages

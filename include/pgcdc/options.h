@@ -10,6 +10,7 @@
 #include "pgcdc/checkpoint.h"
 #include "pgcdc/logging.h"
 #include "pgcdc/lsn.h"
+#include "pgcdc/snapshot.h"
 
 namespace pgcdc {
 
@@ -36,10 +37,32 @@ struct StreamOptions {
   // PostgreSQL 14, v2 on 14, v3 on 15, v4 on 16+).
   int proto_version = 0;
   // Ask the server to stream transactions larger than its logical_decoding_work_mem
-  // while they are in progress (PostgreSQL 14+, protocol v2+) instead of spilling them
-  // to its own disk. pgcdc still delivers whole transactions in commit order and
-  // drops aborted (sub)transactions; the chunks are buffered in memory until commit.
-  bool streaming = false;
+  // while they are in progress (PostgreSQL 14+, protocol v2+) instead of decoding them
+  // to its own disk first. pgcdc still delivers whole transactions in commit order and
+  // drops aborted (sub)transactions. Unset: on when the server supports it; true: an
+  // error if it does not; false: off.
+  std::optional<bool> streaming;
+  // Memory for transactions not yet delivered. Streamed transactions beyond it spill
+  // to anonymous files in `spill_dir` (removed on commit, abort, close, and by the OS
+  // if the process dies); a transaction sent whole after its commit is delivered as
+  // it arrives beyond it (its changes before the last then have end_lsn 0).
+  size_t max_buffered_bytes = 64 << 20;
+  // Empty: $TMPDIR, else /tmp (in AWS Lambda, /tmp is the writable disk).
+  std::string spill_dir;
+  // Decode prepared transactions (PREPARE TRANSACTION; PostgreSQL 15+, protocol v3).
+  // A prepared transaction is delivered when its COMMIT PREPARED arrives and dropped
+  // at ROLLBACK PREPARED; until then the slot is not moved past its PREPARE. The slot
+  // must have been created with two_phase (create_slot does it when this is set).
+  // Off: the server sends a prepared transaction at COMMIT PREPARED, as an ordinary one.
+  bool two_phase = false;
+
+  // Initial snapshot of the published tables (pgcdc/snapshot.h). kInitial and
+  // kInitialOnly create the slot themselves (whatever create_slot says) and cannot be
+  // combined with start_lsn.
+  SnapshotMode snapshot = SnapshotMode::kNever;
+  // Connections copying tables in parallel (large tables are split by block ranges).
+  int snapshot_readers = 2;
+  SnapshotProgressCallback on_snapshot_progress;  // may be empty
 
   // How often acknowledged progress is reported to the server (after on_checkpoint).
   absl::Duration status_interval = absl::Seconds(10);

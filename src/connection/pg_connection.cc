@@ -313,6 +313,37 @@ void PgConnection::CancelRunningCommand() {
 
 absl::Status PgConnection::Exec(std::string_view sql) { return Query(sql).status(); }
 
+absl::Status PgConnection::CopyOut(std::string_view sql,
+                                   absl::FunctionRef<absl::Status(std::string_view)> handler) {
+  ResultPtr start(PQexec(conn_, std::string(sql).c_str()));
+  if (start == nullptr) return StatusFromConnection(sql);
+  if (PQresultStatus(start.get()) != PGRES_COPY_OUT) return StatusFromResult(start.get(), sql);
+  absl::Status status = absl::OkStatus();
+  for (;;) {
+    char* buffer = nullptr;
+    const int n = PQgetCopyData(conn_, &buffer, /*async=*/0);
+    if (n == -1) break;
+    if (n == -2) return StatusFromConnection(sql);
+    if (status.ok()) {
+      status = handler(std::string_view(buffer, static_cast<size_t>(n)));
+      if (!status.ok()) {
+        // Ask the server to stop; the rows already on their way are read and dropped.
+        if (PGcancel* cancel = PQgetCancel(conn_)) {
+          char error[256];
+          (void)PQcancel(cancel, error, sizeof error);
+          PQfreeCancel(cancel);
+        }
+      }
+    }
+    PQfreemem(buffer);
+  }
+  while (PGresult* r = PQgetResult(conn_)) {
+    ResultPtr result(r);
+    if (status.ok() && PQresultStatus(r) != PGRES_COMMAND_OK) status = StatusFromResult(r, sql);
+  }
+  return status;
+}
+
 std::string PgConnection::QuoteIdentifier(std::string_view name) const {
   char* quoted = PQescapeIdentifier(conn_, name.data(), name.size());
   std::string out = quoted ? quoted : "";
@@ -341,7 +372,8 @@ absl::Status PgConnection::StartCopyBoth(std::string_view command) {
 }
 
 absl::StatusOr<ReceiveResult> PgConnection::Receive(
-    absl::Time deadline, int wake_fd, absl::FunctionRef<absl::Status(std::string_view)> handler) {
+    absl::Time deadline, int wake_fd, absl::FunctionRef<absl::Status(std::string_view)> handler,
+    absl::FunctionRef<bool()> more) {
   bool read_socket = false;
   for (;;) {
     int handled = 0;
@@ -353,6 +385,7 @@ absl::StatusOr<ReceiveResult> PgConnection::Receive(
         PQfreemem(buffer);
         if (!s.ok()) return s;
         ++handled;
+        if (!more()) return ReceiveResult::kData;
         continue;
       }
       if (n == 0) break;

@@ -50,6 +50,11 @@ class PgConnection {
   // Cancels the command on the server at `deadline` (kDeadlineExceeded).
   absl::StatusOr<QueryResult> Query(std::string_view sql, absl::Time deadline);
   absl::Status Exec(std::string_view sql);
+  // Runs `sql` (a COPY ... TO STDOUT) and hands every row (one CopyData message, with
+  // its newline) to `handler`. An error from `handler` cancels the COPY on the server
+  // and is returned.
+  absl::Status CopyOut(std::string_view sql,
+                       absl::FunctionRef<absl::Status(std::string_view)> handler);
   std::string QuoteIdentifier(std::string_view name) const;
   std::string QuoteLiteral(std::string_view value) const;
 
@@ -59,9 +64,11 @@ class PgConnection {
 
   // Hands every CopyData message already read to `handler`; if there was none, waits
   // for the socket (or `wake_fd`, when >= 0, becoming readable) until `deadline`, then
-  // reads what arrived. Bounded work per call: at most one socket read.
+  // reads what arrived. Bounded work per call: at most one socket read, and no more
+  // messages once `more()` says false (the rest stays in libpq's buffer).
   absl::StatusOr<ReceiveResult> Receive(absl::Time deadline, int wake_fd,
-                                        absl::FunctionRef<absl::Status(std::string_view)> handler);
+                                        absl::FunctionRef<absl::Status(std::string_view)> handler,
+                                        absl::FunctionRef<bool()> more = [] { return true; });
 
   // Queues `data` as one CopyData message and flushes without blocking forever (waits
   // for the socket to drain, reading input meanwhile, as the protocol requires).

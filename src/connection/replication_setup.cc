@@ -86,11 +86,12 @@ struct SlotState {
 absl::StatusOr<SlotState> CheckSlot(PgConnection& conn, const StreamOptions& options) {
   // wal_status exists from PostgreSQL 13 on.
   const char* wal_status = conn.server_version() >= 130000 ? "wal_status" : "NULL";
+  const char* two_phase = conn.server_version() >= 140000 ? "two_phase" : "false";
   PGCDC_ASSIGN_OR_RETURN(
       QueryResult r,
       conn.Query(absl::StrCat(
           "SELECT plugin, slot_type, database, active_pid, confirmed_flush_lsn, ", wal_status,
-          " FROM pg_replication_slots WHERE slot_name = ", conn.QuoteLiteral(options.slot_name))));
+          ", ", two_phase, " FROM pg_replication_slots WHERE slot_name = ", conn.QuoteLiteral(options.slot_name))));
   SlotState state;
   if (r.rows.empty()) return state;
   state.exists = true;
@@ -116,6 +117,12 @@ absl::StatusOr<SlotState> CheckSlot(PgConnection& conn, const StreamOptions& opt
         "was removed, see max_slot_wal_keep_size). Changes were lost; drop and recreate the "
         "slot and re-snapshot the tables"));
   }
+  if (options.two_phase && row[6].value_or("f") != "t") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replication slot \"", slot, "\" was created without two_phase, so prepared "
+        "transactions cannot be decoded from it. Use a new slot (create_slot with "
+        "two_phase), or turn two_phase off"));
+  }
   if (row[3]) {
     absl::Status status = absl::UnavailableError(absl::StrCat(
         "replication slot \"", slot, "\" is in use by process ", *row[3],
@@ -132,15 +139,26 @@ absl::StatusOr<SlotState> CheckSlot(PgConnection& conn, const StreamOptions& opt
   return state;
 }
 
-absl::StatusOr<uint64_t> CreateSlot(PgConnection& conn, const StreamOptions& options,
-                                    int server_version) {
-  // No snapshot: streaming starts at the consistent point (snapshots are a separate
-  // feature). PG15 introduced the parenthesized option syntax.
+struct CreatedSlot {
+  uint64_t consistent_point = 0;
+  std::string snapshot_name;  // empty unless exported
+};
+
+absl::StatusOr<CreatedSlot> CreateSlot(PgConnection& conn, const StreamOptions& options,
+                                       int server_version, SnapshotSetup* setup) {
+  // Without a snapshot streaming starts at the consistent point. With one, the slot
+  // exports the snapshot whose rows are exactly those committed before the consistent
+  // point (pgoutput.md §1.3). PG15 introduced the parenthesized option syntax.
+  const bool exported = setup != nullptr;
   const std::string snapshot =
-      server_version >= 150000 ? "(SNAPSHOT 'nothing')" : "NOEXPORT_SNAPSHOT";
+      server_version >= 150000
+          ? absl::StrCat("(", options.two_phase ? "TWO_PHASE true, " : "",
+                         exported ? "SNAPSHOT 'export')" : "SNAPSHOT 'nothing')")
+          : (exported ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
+  const char* temporary = exported && setup->temporary_slot() ? " TEMPORARY" : "";
   absl::StatusOr<QueryResult> r =
       conn.Query(absl::StrCat("CREATE_REPLICATION_SLOT ", conn.QuoteIdentifier(options.slot_name),
-                              " LOGICAL pgoutput ", snapshot),
+                              temporary, " LOGICAL pgoutput ", snapshot),
                  absl::Now() + options.create_slot_timeout);
   if (r.status().code() == absl::StatusCode::kDeadlineExceeded) {
     return absl::DeadlineExceededError(absl::StrCat(
@@ -155,7 +173,11 @@ absl::StatusOr<uint64_t> CreateSlot(PgConnection& conn, const StreamOptions& opt
     return absl::InternalError("CREATE_REPLICATION_SLOT returned no consistent point");
   }
   PGCDC_ASSIGN_OR_RETURN(Lsn lsn, Lsn::Parse(*r->rows[0][1]));
-  return lsn.value();
+  CreatedSlot created{lsn.value(), r->rows[0].size() > 2 ? r->rows[0][2].value_or("") : ""};
+  if (exported && created.snapshot_name.empty()) {
+    return absl::InternalError("CREATE_REPLICATION_SLOT exported no snapshot");
+  }
+  return created;
 }
 
 }  // namespace
@@ -170,7 +192,7 @@ int MaxProtoVersion(int server_version) {
 std::string StartReplicationCommand(const PgConnection& conn, const std::string& slot,
                                     uint64_t start_lsn, int proto_version, int server_version,
                                     const std::vector<std::string>& publications,
-                                    bool streaming) {
+                                    bool streaming, bool two_phase) {
   std::vector<std::string> quoted;
   for (const std::string& p : publications) quoted.push_back(conn.QuoteIdentifier(p));
   std::string command = absl::StrCat(
@@ -180,11 +202,13 @@ std::string StartReplicationCommand(const PgConnection& conn, const std::string&
   // The server rejects options it does not know, so send each only where it exists.
   if (server_version >= 140000) absl::StrAppend(&command, ", messages 'true'");
   if (streaming) absl::StrAppend(&command, ", streaming 'on'");
+  if (two_phase) absl::StrAppend(&command, ", two_phase 'on'");
   command.push_back(')');
   return command;
 }
 
-absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& options) {
+absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& options,
+                                                          SnapshotSetup* snapshot) {
   PGCDC_RETURN_IF_ERROR(Validate(options));
   ReplicationSession session;
   ConnectParams params;
@@ -204,31 +228,54 @@ absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& o
         "proto_version ", session.proto_version, " needs a newer server; this one (",
         session.server_version, ") supports up to ", max_version));
   }
-  if (options.streaming && (session.server_version < 140000 || session.proto_version < 2)) {
+  const bool can_stream = session.server_version >= 140000 && session.proto_version >= 2;
+  session.streaming = options.streaming.value_or(can_stream);
+  if (options.two_phase && (session.server_version < 150000 || session.proto_version < 3)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "two_phase needs PostgreSQL 15+ and protocol v3+; this server is ",
+        session.server_version, ", protocol v", session.proto_version));
+  }
+  if (session.streaming && !can_stream) {
     return absl::FailedPreconditionError(absl::StrCat(
         "streaming in-progress transactions needs PostgreSQL 14+ and protocol v2+; this "
         "server is ", session.server_version, ", protocol v", session.proto_version));
   }
 
   PGCDC_ASSIGN_OR_RETURN(SlotState slot, CheckSlot(conn, options));
+  if (snapshot != nullptr) {
+    // It may drop the slot of an unfinished snapshot, or decide there is nothing to do.
+    PGCDC_ASSIGN_OR_RETURN(const bool needed, snapshot->Prepare(conn, slot.exists));
+    if (!needed) snapshot = nullptr;
+    if (needed) slot.exists = false;
+  }
   PGCDC_RETURN_IF_ERROR(EnsurePublications(conn, options, /*new_slot=*/!slot.exists));
   if (!slot.exists) {
-    if (!options.create_slot) {
+    if (!options.create_slot && snapshot == nullptr) {
       return absl::NotFoundError(absl::StrCat(
           "replication slot \"", options.slot_name, "\" does not exist in database \"",
           conn.database(), "\". Create it (create_slot = true / --create-slot) or check the "
           "name"));
     }
-    PGCDC_ASSIGN_OR_RETURN(slot.confirmed_flush_lsn,
-                           CreateSlot(conn, options, session.server_version));
+    PGCDC_ASSIGN_OR_RETURN(CreatedSlot created,
+                           CreateSlot(conn, options, session.server_version, snapshot));
+    slot.confirmed_flush_lsn = created.consistent_point;
     session.slot_created = true;
+    if (snapshot != nullptr) {
+      // The exported snapshot can be imported only until this connection's next
+      // command: the readers import it now, before START_REPLICATION.
+      PGCDC_RETURN_IF_ERROR(snapshot->Import(created.snapshot_name, created.consistent_point));
+      if (!snapshot->start_replication()) {
+        session.confirmed_flush_lsn = created.consistent_point;
+        return session;
+      }
+    }
   }
   session.confirmed_flush_lsn = slot.confirmed_flush_lsn;
   const uint64_t start = options.start_lsn ? options.start_lsn->value() : 0;
   PGCDC_RETURN_IF_ERROR(conn.StartCopyBoth(
       StartReplicationCommand(conn, options.slot_name, start, session.proto_version,
                               session.server_version, options.publications,
-                              options.streaming)));
+                              session.streaming, options.two_phase)));
   return session;
 }
 

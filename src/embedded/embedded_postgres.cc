@@ -548,6 +548,7 @@ absl::Status EmbeddedPostgres::WriteConfig() const {
       "wal_level = logical",
       "max_wal_senders = 20",
       "max_replication_slots = 20",
+      "max_prepared_transactions = 10",  // two-phase tests
       // Throw-away cluster: durability buys nothing and costs seconds per test binary.
       "fsync = off",
       "synchronous_commit = off",

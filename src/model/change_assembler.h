@@ -1,23 +1,37 @@
 // pgoutput messages -> committed pgcdc::Change records, whole transactions in commit
-// order. Streamed in-progress transactions (protocol v2+) are buffered per top-level
-// xid until Stream Commit; aborted (sub)transactions are dropped (pgoutput.md §4.8).
+// order, in bounded memory.
+//
+// A transaction sent whole after its commit (the server's normal path) is buffered
+// until its Commit, but only up to `max_buffered_bytes`: beyond that its changes are
+// handed out as they arrive (their end_lsn is then unknown: 0), so a huge transaction
+// never accumulates. A streamed in-progress transaction (protocol v2+) is kept as raw
+// messages per top-level xid (FrameStore), spilling to a file past the memory limit,
+// and decoded one change at a time after its Stream Commit (Produce()); aborted
+// (sub)transactions are dropped (pgoutput.md §4.8).
 #ifndef PGCDC_MODEL_CHANGE_ASSEMBLER_H_
 #define PGCDC_MODEL_CHANGE_ASSEMBLER_H_
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
-#include <vector>
+#include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "model/relation_cache.h"
 #include "model/change_data.h"
+#include "model/frame_store.h"
+#include "model/relation_cache.h"
 #include "pgcdc/change.h"
 #include "protocol/pgoutput_messages.h"
 
 namespace pgcdc::internal {
+
+struct AssemblerLimits {
+  size_t max_buffered_bytes = 64 << 20;
+  std::string spill_dir = "/tmp";
+};
 
 // Changes of a transaction that has not committed yet. (At namespace scope: clang
 // rejects std::optional<T>::emplace() for a nested T with default member initializers
@@ -26,61 +40,99 @@ struct PendingTransaction {
   uint32_t xid = 0;
   uint64_t commit_lsn = 0;
   int64_t commit_time = 0;
-  // A deque: growing it never moves or reallocates the records already buffered.
   std::deque<Change> changes;
-  std::vector<uint32_t> subxids;  // per change (streams only): who made it
+  size_t bytes = 0;         // ByteSize() of `changes`
+  uint32_t delivered = 0;   // changes handed out before the Commit arrived
 };
 
 class ChangeAssembler {
  public:
-  explicit ChangeAssembler(int proto_version) : proto_version_(proto_version) {}
+  explicit ChangeAssembler(int proto_version, AssemblerLimits limits = {});
+  ~ChangeAssembler();
 
   // Decodes the pgoutput message in `frame` and appends every change that became
-  // deliverable (a committed transaction, or a non-transactional message) to `ready`.
+  // deliverable to `ready`. After a Stream Commit, call Produce() until !replaying().
   absl::Status Process(const XLogData& frame, std::deque<Change>* ready);
 
-  // True while a transaction (or a stream block, or a streamed transaction) has been
-  // started but not finished: a keepalive position is then not safe to confirm.
-  bool has_pending() const { return open_.has_value() || in_stream_ || !streams_.empty(); }
+  // Decodes up to `max` changes of the committed streamed transaction into `ready`.
+  absl::Status Produce(size_t max, std::deque<Change>* ready);
+  bool replaying() const { return replay_ != nullptr; }
+
+  // True while a transaction (or a stream block, or a streamed transaction, or a
+  // prepared one) has been started but not finished: a keepalive position is then not
+  // safe to confirm.
+  bool has_pending() const {
+    return open_.has_value() || in_stream_ || !streams_.empty() || replay_ != nullptr ||
+           prepare_block_ != nullptr;
+  }
+
+  // Two-phase: the earliest PREPARE whose COMMIT/ROLLBACK PREPARED has not arrived.
+  // Confirming at or past it would make a restarted server skip the prepared changes
+  // and later send COMMIT PREPARED alone, so progress is held just before it.
+  std::optional<uint64_t> hold_lsn() const;
 
   // The commit LSN of the transaction being received (between Begin and Commit).
   std::optional<uint64_t> open_commit_lsn() const {
     return open_ ? std::optional<uint64_t>(open_->commit_lsn) : std::nullopt;
   }
 
+  // Bytes of streamed transactions held in memory, and written to spill files.
+  size_t buffered_bytes() const { return buffered_bytes_; }
+  uint64_t spilled_bytes() const;
+
  private:
   using Transaction = PendingTransaction;
+  struct Replay;
 
   absl::Status Handle(const PgoutputMessage& message, const XLogData& frame,
                       std::deque<Change>* ready);
   absl::Status HandleBegin(const Begin& begin);
   absl::Status HandleCommit(const Commit& commit, std::deque<Change>* ready);
-  absl::Status HandleStreamCommit(const StreamCommit& commit, std::deque<Change>* ready);
+  absl::Status HandleStreamCommit(const StreamCommit& commit);
   absl::Status HandleStreamAbort(const StreamAbort& abort);
   absl::Status HandleStreamStart(const StreamStart& start);
-  absl::Status HandleMessage(const LogicalMessage& message, const XLogData& frame,
-                             std::deque<Change>* ready);
-  absl::Status HandleTruncate(const Truncate& truncate, const XLogData& frame);
+  absl::Status HandleMessage(const LogicalMessage& message, std::deque<Change>* ready);
+  absl::Status HandleBeginPrepare(const BeginPrepare& begin);
+  absl::Status HandlePrepare(const Prepare& prepare, bool streamed);
+  absl::Status HandleCommitPrepared(const CommitPrepared& commit);
+  absl::Status HandleRollbackPrepared(const RollbackPrepared& rollback);
+  // Inside a stream block: keep the raw message for when the transaction commits.
+  absl::Status Buffer(const PgoutputMessage& message, const XLogData& frame);
+  absl::Status LimitMemory();
 
+  // Decodes a row, truncate or transactional message into changes (without positions).
+  absl::Status BuildChanges(const PgoutputMessage& message, uint64_t lsn,
+                            std::optional<uint32_t> stream_xid,
+                            std::deque<std::unique_ptr<ChangeData>>* out);
   template <typename RowMessage>
-  absl::Status HandleRow(const RowMessage& message, const XLogData& frame);
+  absl::StatusOr<std::unique_ptr<ChangeData>> BuildRowChange(const RowMessage& message,
+                                                             uint64_t lsn,
+                                                             std::optional<uint32_t> stream_xid);
 
-  // The transaction a transactional message belongs to, or an error if none is open.
-  absl::StatusOr<Transaction*> Current(std::string_view what);
-  std::optional<uint32_t> StreamXid() const {
-    return in_stream_ ? std::optional<uint32_t>(stream_xid_) : std::nullopt;
-  }
-  void Append(Transaction* txn, std::optional<uint32_t> subxid,
-              std::unique_ptr<ChangeData> change);
-  static void Deliver(Transaction txn, uint64_t commit_lsn, uint64_t end_lsn,
-                      int64_t commit_time, std::deque<Change>* ready);
+  void Append(std::unique_ptr<ChangeData> change, std::deque<Change>* ready);
+  static void Deliver(Transaction txn, uint64_t end_lsn, int64_t commit_time,
+                      std::deque<Change>* ready);
 
   int proto_version_;
+  AssemblerLimits limits_;
   RelationCache relations_;
   std::optional<Transaction> open_;  // between Begin and Commit
   bool in_stream_ = false;
   uint32_t stream_xid_ = 0;
-  absl::flat_hash_map<uint32_t, Transaction> streams_;
+  absl::flat_hash_map<uint32_t, FrameStore> streams_;
+  // Two-phase (protocol v3): the messages of a prepared transaction wait as raw frames
+  // until COMMIT PREPARED (delivered then) or ROLLBACK PREPARED (dropped).
+  struct Prepared {
+    uint32_t xid = 0;
+    uint64_t prepare_lsn = 0;
+    bool streamed = false;  // its Relation messages were not applied on arrival
+    FrameStore frames;
+  };
+  std::unique_ptr<Prepared> prepare_block_;  // between Begin Prepare and Prepare
+  std::string prepare_block_gid_;
+  absl::flat_hash_map<std::string, Prepared> prepared_;  // by gid
+  size_t buffered_bytes_ = 0;  // sum of streams_' memory_bytes()
+  std::unique_ptr<Replay> replay_;
 };
 
 }  // namespace pgcdc::internal

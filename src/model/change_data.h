@@ -55,6 +55,9 @@ struct ChangeData {
   uint64_t commit_lsn = 0;
   uint64_t end_lsn = 0;
   int64_t commit_time_us = 0;
+  // op kRead: the row's place in the snapshot (chunk << 40 | row in chunk), which makes
+  // its id unique within the snapshot (src/snapshot/snapshot_reader.h).
+  uint64_t row_locator = 0;
   // Rows are contiguous runs of `values`; array elements follow after them.
   uint32_t new_first = 0;
   uint32_t new_size = 0;

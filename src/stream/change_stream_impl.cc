@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -25,13 +26,38 @@ absl::Duration HeartbeatInterval(absl::Duration wal_sender_timeout) {
   return std::clamp(wal_sender_timeout / 3, absl::Milliseconds(100), absl::Seconds(10));
 }
 
+// Changes decoded ahead of the application: enough to amortize a socket read, few
+// enough that a slow consumer never makes the stream read without bound.
+constexpr size_t kReadyBatch = 4096;
+
+AssemblerLimits Limits(const StreamOptions& options) {
+  AssemblerLimits limits;
+  limits.max_buffered_bytes = options.max_buffered_bytes;
+  limits.spill_dir = options.spill_dir;
+  if (limits.spill_dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    limits.spill_dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  }
+  return limits;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ChangeStreamImpl>> ChangeStreamImpl::Open(
     StreamOptions options) {
-  PGCDC_ASSIGN_OR_RETURN(ReplicationSession session, OpenReplicationSession(options));
+  // The snapshot (if any) is imported while the session is opened (doc/adr/0004).
+  std::unique_ptr<SnapshotReader> snapshot;
+  if (options.snapshot != SnapshotMode::kNever) snapshot = std::make_unique<SnapshotReader>(options);
+  PGCDC_ASSIGN_OR_RETURN(ReplicationSession session,
+                         OpenReplicationSession(options, snapshot.get()));
+  if (snapshot != nullptr && !snapshot->imported()) snapshot.reset();  // finished before
   std::unique_ptr<ChangeStreamImpl> impl(
       new ChangeStreamImpl(std::move(options), std::move(session)));
+  impl->snapshot_ = std::move(snapshot);
+  {
+    absl::MutexLock lock(&impl->mu_);  // initial_only: no START_REPLICATION, nothing to report
+    impl->connected_ = impl->session_.conn->in_copy();
+  }
   if (pipe2(impl->wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
     return absl::InternalError("pipe2 failed");
   }
@@ -43,7 +69,7 @@ absl::StatusOr<std::unique_ptr<ChangeStreamImpl>> ChangeStreamImpl::Open(
 ChangeStreamImpl::ChangeStreamImpl(StreamOptions options, ReplicationSession session)
     : options_(std::move(options)),
       session_(std::move(session)),
-      assembler_(session_.proto_version),
+      assembler_(session_.proto_version, Limits(options_)),
       progress_(session_.confirmed_flush_lsn),
       heartbeat_interval_(HeartbeatInterval(session_.wal_sender_timeout)) {
   started_ = absl::Now();
@@ -73,8 +99,21 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Poll(absl::Time deadline
   while (!done()) {
     const absl::Time now = absl::Now();
     if (HardStopMet(now)) break;
+    if (snapshot_ != nullptr) {  // snapshot rows come first (change_stream_snapshot.cc)
+      absl::StatusOr<std::optional<Change>> row = PollSnapshot(now, deadline);
+      if (!row.ok()) return Fail(row.status());
+      if (*row || done()) return row;
+      if (!snapshot_->delivered_all()) {
+        if (now >= deadline) return std::nullopt;
+        continue;
+      }
+    }
     if (!ready_.empty()) {
       if (std::optional<Change> change = Deliver(now)) return change;
+      continue;
+    }
+    if (assembler_.replaying()) {  // a committed streamed transaction, a batch at a time
+      if (absl::Status s = assembler_.Produce(kReadyBatch, &ready_); !s.ok()) return Fail(s);
       continue;
     }
     AfterDrained();
@@ -89,6 +128,10 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Poll(absl::Time deadline
         std::max(NextWakeup(deadline), now), wake_pipe_[0],
         [this](std::string_view data) ABSL_NO_THREAD_SAFETY_ANALYSIS {
           return HandleCopyData(data);
+        },
+        // Bounded: stop taking messages once a batch is ready or a replay must run.
+        [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return ready_.size() < kReadyBatch && !assembler_.replaying();
         });
     if (!r.ok()) return Fail(r.status());
     // A transaction committing after the stop position is never delivered: stop
@@ -190,8 +233,12 @@ absl::Status ChangeStreamImpl::HandleCopyData(std::string_view data) {
 
 absl::Status ChangeStreamImpl::ReportProgress(absl::Time now, bool force) {
   if (!connected_) return absl::OkStatus();
-  if (progress_.has_unconfirmed() && (force || now >= next_checkpoint_)) {
-    const uint64_t position = progress_.acked();
+  // Not past a PREPARE still waiting for its COMMIT PREPARED (ChangeAssembler::hold_lsn).
+  uint64_t position = progress_.acked();
+  if (const std::optional<uint64_t> hold = assembler_.hold_lsn()) {
+    position = std::min(position, *hold);
+  }
+  if (position > progress_.confirmed() && (force || now >= next_checkpoint_)) {
     if (options_.on_checkpoint) {
       // User code runs without the lock, so the guard thread keeps the session alive
       // (wal_sender_timeout) however long the callback takes.
@@ -250,8 +297,9 @@ absl::Status ChangeStreamImpl::Close() {
   done_.store(true, std::memory_order_release);
   if (session_.conn == nullptr) return absl::OkStatus();
   absl::Status status = absl::OkStatus();
+  if (snapshot_ != nullptr) status = CloseSnapshot(absl::Now());
   if (connected_) {
-    status = ReportProgress(absl::Now(), /*force=*/true);
+    if (status.ok()) status = ReportProgress(absl::Now(), /*force=*/true);
     absl::Status end = session_.conn->EndCopyBoth(absl::Seconds(5));
     if (status.ok() && !end.ok()) {
       Log(options_.log_sink, LogLevel::kWarning,

@@ -17,6 +17,7 @@
 #include "model/change_assembler.h"
 #include "pgcdc/change.h"
 #include "pgcdc/options.h"
+#include "snapshot/snapshot_reader.h"
 #include "stream/progress.h"
 
 namespace pgcdc::internal {
@@ -30,8 +31,14 @@ class ChangeStreamImpl {
   absl::StatusOr<std::optional<Change>> Poll(absl::Time deadline);
   bool done() const { return done_.load(std::memory_order_acquire); }
 
-  void Ack(const Change& change) { progress_.Ack(AckPosition(change)); }
-  void Ack(Lsn lsn) { progress_.Ack(lsn.value()); }
+  void Ack(const Change& change) {
+    if (snapshot_ != nullptr) snapshot_->Acked(change);
+    progress_.Ack(AckPosition(change));
+  }
+  void Ack(Lsn lsn) {
+    if (snapshot_ != nullptr) snapshot_->AckedPosition(lsn.value());
+    progress_.Ack(lsn.value());
+  }
   absl::Status Close();
   void Cancel();
 
@@ -68,6 +75,14 @@ class ChangeStreamImpl {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void GuardLoop();
   void StopGuard();
+  // Initial snapshot (change_stream_snapshot.cc): the next snapshot row, nullopt while
+  // waiting or once all were delivered (then: done() for initial_only).
+  absl::StatusOr<std::optional<Change>> PollSnapshot(absl::Time now, absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Once the last row was acknowledged: on_checkpoint, then the snapshot is marked done.
+  absl::Status CompleteSnapshot(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CloseSnapshot(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReportSnapshotProgress(absl::Time now, bool force) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const StreamOptions options_;
   absl::Mutex mu_;  // held by Poll() and Close(); the guard thread only try-locks it
@@ -96,6 +111,10 @@ class ChangeStreamImpl {
   absl::Mutex guard_mu_;
   bool guard_stop_ ABSL_GUARDED_BY(guard_mu_) = false;
   std::thread guard_;
+
+  // Set in Open(), never reset: Ack() reads it without the lock.
+  std::unique_ptr<SnapshotReader> snapshot_;
+  absl::Time next_snapshot_progress_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace pgcdc::internal

@@ -22,11 +22,15 @@ constexpr int64_t kPgEpochUnixMicros = 946684800000000;
 
 class AssemblerTest : public ::testing::Test {
  protected:
-  explicit AssemblerTest(int proto_version = 2) : assembler_(proto_version) {}
+  explicit AssemblerTest(int proto_version = 2, AssemblerLimits limits = {})
+      : assembler_(proto_version, std::move(limits)) {}
 
   absl::Status Feed(std::string payload, uint64_t lsn = 0x100) {
     payloads_.push_back(std::move(payload));
-    return assembler_.Process(XLogData{lsn, lsn, 0, payloads_.back()}, &ready_);
+    absl::Status s = assembler_.Process(XLogData{lsn, lsn, 0, payloads_.back()}, &ready_);
+    // A committed streamed transaction is decoded on demand, as the stream does.
+    while (s.ok() && assembler_.replaying()) s = assembler_.Produce(3, &ready_);
+    return s;
   }
   void MustFeed(std::string payload, uint64_t lsn = 0x100) {
     absl::Status s = Feed(std::move(payload), lsn);
@@ -143,6 +147,151 @@ TEST_F(AssemblerTest, RolledBackSubtransactionIsDroppedWithItsChildren) {
   MustFeed(StreamCommit(10, 0x900, 0x930));
   EXPECT_THAT(ReadyIds(), ElementsAre(1, 4));
   EXPECT_EQ(ready_[1].ordinal(), 1u);
+}
+
+// The server does not repeat a relation's schema within a streamed transaction, also
+// when the subtransaction that carried it rolled back.
+TEST_F(AssemblerTest, RolledBackSubtransactionKeepsItsRelationMessage) {
+  MustFeed(StreamStart(10, true));
+  MustFeed(RelationMessage(11));  // first sent inside savepoint a (subxid 11)
+  MustFeed(Insert(1, 11));
+  MustFeed(StreamStop());
+  MustFeed(StreamAbort(10, 11));
+  MustFeed(StreamStart(10, false));
+  MustFeed(Insert(2, 10));
+  MustFeed(StreamStop());
+  MustFeed(StreamCommit(10, 0x900, 0x930));
+  EXPECT_THAT(ReadyIds(), ElementsAre(2));
+}
+
+// Tiny limits: 300 bytes of messages in memory, then spill files (the OS temp dir).
+class LimitedAssemblerTest : public AssemblerTest {
+ protected:
+  LimitedAssemblerTest() : AssemblerTest(2, AssemblerLimits{300, "/tmp"}) {}
+};
+
+TEST_F(LimitedAssemblerTest, StreamedTransactionsSpillAndReplayInOrder) {
+  MustFeed(RelationMessage());
+  for (uint32_t xid : {10u, 20u}) {
+    MustFeed(StreamStart(xid, true));
+    MustFeed(RelationMessage(xid));
+    MustFeed(StreamStop());
+  }
+  for (int i = 0; i < 100; ++i) {  // two transactions interleaved chunk by chunk
+    const uint32_t xid = i % 2 == 0 ? 10 : 20;
+    MustFeed(StreamStart(xid, false));
+    MustFeed(Insert(i, xid));
+    MustFeed(StreamStop());
+    EXPECT_LE(assembler_.buffered_bytes(), 300u);
+  }
+  EXPECT_GT(assembler_.spilled_bytes(), 0u);
+  MustFeed(Begin(0x500, 30));  // a small one commits in between
+  MustFeed(Insert(1000));
+  MustFeed(Commit(0x500, 0x530));
+  MustFeed(StreamCommit(20, 0x900, 0x930));
+  MustFeed(StreamCommit(10, 0xA00, 0xA30));
+  std::vector<int64_t> expected = {1000};
+  for (int i = 1; i < 100; i += 2) expected.push_back(i);
+  for (int i = 0; i < 100; i += 2) expected.push_back(i);
+  EXPECT_EQ(ReadyIds(), expected);
+  EXPECT_EQ(ready_[1].ordinal(), 0u);
+  EXPECT_EQ(ready_[50].ordinal(), 49u);
+  EXPECT_TRUE(ready_[50].last_in_transaction());
+  EXPECT_EQ(ready_[50].end_lsn().value(), 0x930u);
+  EXPECT_EQ(ready_.back().id(), "0000000000000A00-00000031");
+  EXPECT_FALSE(assembler_.has_pending());
+}
+
+TEST_F(LimitedAssemblerTest, LargeTransactionIsDeliveredAsItArrives) {
+  MustFeed(RelationMessage());
+  MustFeed(Begin(0x500, 30));
+  for (int i = 0; i < 20; ++i) MustFeed(Insert(i), 0x100 + i);
+  // Beyond 300 bytes of records, all but the latest change are out before the Commit:
+  // commit LSN, xid and ordinal are known from Begin, the commit record's end is not.
+  ASSERT_GE(ready_.size(), 10u);
+  EXPECT_LT(ready_.size(), 20u);
+  EXPECT_EQ(ready_[3].ordinal(), 3u);
+  EXPECT_EQ(ready_[3].commit_lsn().value(), 0x500u);
+  EXPECT_EQ(ready_[3].xid(), 30u);
+  EXPECT_EQ(ready_[3].end_lsn().value(), 0u);
+  EXPECT_FALSE(ready_.back().last_in_transaction());
+  MustFeed(Commit(0x500, 0x530));
+  ASSERT_EQ(ready_.size(), 20u);
+  std::vector<int64_t> expected;
+  for (int i = 0; i < 20; ++i) expected.push_back(i);
+  EXPECT_EQ(ReadyIds(), expected);
+  EXPECT_EQ(ready_.back().ordinal(), 19u);
+  EXPECT_TRUE(ready_.back().last_in_transaction());
+  EXPECT_EQ(ready_.back().end_lsn().value(), 0x530u);
+}
+
+class TwoPhaseAssemblerTest : public AssemblerTest {
+ protected:
+  TwoPhaseAssemblerTest() : AssemblerTest(3) {}
+  static std::string BeginPrepare(uint64_t lsn, uint32_t xid, const std::string& gid) {
+    return PgoutputBuilder().Byte('b').Lsn(lsn).Lsn(lsn + 0x20).Timestamp(500).U32(xid)
+        .CString(gid).str();
+  }
+  static std::string Prepare(uint64_t lsn, uint32_t xid, const std::string& gid,
+                             char type = 'P') {
+    return PgoutputBuilder().Byte(type).U8(0).Lsn(lsn).Lsn(lsn + 0x20).Timestamp(500).U32(xid)
+        .CString(gid).str();
+  }
+  static std::string CommitPrepared(uint64_t lsn, uint32_t xid, const std::string& gid) {
+    return PgoutputBuilder().Byte('K').U8(0).Lsn(lsn).Lsn(lsn + 0x30).Timestamp(4000).U32(xid)
+        .CString(gid).str();
+  }
+  static std::string RollbackPrepared(uint32_t xid, const std::string& gid) {
+    return PgoutputBuilder().Byte('r').U8(0).Lsn(0x700).Lsn(0x800).Timestamp(500)
+        .Timestamp(600).U32(xid).CString(gid).str();
+  }
+};
+
+TEST_F(TwoPhaseAssemblerTest, PreparedTransactionIsDeliveredAtCommitPrepared) {
+  MustFeed(BeginPrepare(0x500, 40, "g1"));
+  MustFeed(RelationMessage());
+  MustFeed(Insert(1));
+  MustFeed(Insert(2));
+  MustFeed(Prepare(0x500, 40, "g1"));
+  EXPECT_TRUE(ready_.empty());
+  EXPECT_EQ(assembler_.hold_lsn(), 0x500u);
+  // Other transactions go on meanwhile, and use the Relation the prepared one carried.
+  MustFeed(Begin(0x600, 41));
+  MustFeed(Insert(3));
+  MustFeed(Commit(0x600, 0x630));
+  EXPECT_THAT(ReadyIds(), ElementsAre(3));
+  MustFeed(CommitPrepared(0x900, 40, "g1"));
+  EXPECT_THAT(ReadyIds(), ElementsAre(3, 1, 2));
+  EXPECT_EQ(ready_[2].commit_lsn().value(), 0x900u);
+  EXPECT_EQ(ready_[2].end_lsn().value(), 0x930u);
+  EXPECT_EQ(ready_[2].xid(), 40u);
+  EXPECT_EQ(ready_[2].commit_time_us(), 4000 + kPgEpochUnixMicros);
+  EXPECT_TRUE(ready_[2].last_in_transaction());
+  EXPECT_EQ(ready_[2].id(), "0000000000000900-00000001");
+  EXPECT_FALSE(assembler_.hold_lsn().has_value());
+  EXPECT_FALSE(assembler_.has_pending());
+}
+
+TEST_F(TwoPhaseAssemblerTest, RollbackPreparedDropsItAndStreamPrepareKeepsChunks) {
+  MustFeed(RelationMessage());
+  MustFeed(BeginPrepare(0x500, 40, "g1"));
+  MustFeed(Insert(1));
+  MustFeed(Prepare(0x500, 40, "g1"));
+  MustFeed(RollbackPrepared(40, "g1"));
+  EXPECT_FALSE(assembler_.hold_lsn().has_value());
+  // A streamed transaction that ends prepared (Stream Prepare), then commits.
+  MustFeed(StreamStart(50, true));
+  MustFeed(RelationMessage(50));
+  MustFeed(Insert(7, 50));
+  MustFeed(StreamStop());
+  MustFeed(Prepare(0x600, 50, "g2", 'p'));
+  EXPECT_EQ(assembler_.hold_lsn(), 0x600u);
+  EXPECT_TRUE(ready_.empty());
+  MustFeed(CommitPrepared(0xA00, 50, "g2"));
+  EXPECT_THAT(ReadyIds(), ElementsAre(7));
+  // COMMIT PREPARED of something never prepared here is an error, not a silent skip.
+  EXPECT_THAT(Feed(CommitPrepared(0xB00, 60, "unknown")),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("\"unknown\"")));
 }
 
 TEST_F(AssemblerTest, AbortedStreamedTransactionIsNeverDelivered) {

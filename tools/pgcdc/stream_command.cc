@@ -3,6 +3,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/delimited_message_util.h"
@@ -42,7 +43,27 @@ absl::StatusOr<StreamOptions> OptionsFromArgs(const Args& args) {
   options.publications = args.GetAll("publication");
   options.publication_tables = args.GetAll("table");
   options.create_slot = args.Has("create-slot");
-  options.streaming = args.Has("streaming");
+  if (std::optional<std::string> mode = args.Get("snapshot")) {
+    absl::StatusOr<SnapshotMode> parsed = ParseSnapshotMode(*mode);
+    if (!parsed.ok()) return parsed.status();
+    options.snapshot = *parsed;
+  }
+  if (std::optional<std::string> n = args.Get("snapshot-readers")) {
+    if (!absl::SimpleAtoi(*n, &options.snapshot_readers)) {
+      return absl::InvalidArgumentError("--snapshot-readers takes a number of connections");
+    }
+  }
+  if (args.Has("streaming")) options.streaming = true;
+  if (args.Has("no-streaming")) options.streaming = false;
+  options.two_phase = args.Has("two-phase");
+  if (std::optional<std::string> dir = args.Get("spill-dir")) options.spill_dir = *dir;
+  if (std::optional<std::string> mb = args.Get("max-buffered-mb")) {
+    int value = 0;
+    if (!absl::SimpleAtoi(*mb, &value) || value <= 0) {
+      return absl::InvalidArgumentError("--max-buffered-mb takes a positive number of MB");
+    }
+    options.max_buffered_bytes = static_cast<size_t>(value) << 20;
+  }
   auto seconds = [&](const char* name, std::optional<absl::Duration>* out) -> absl::Status {
     absl::StatusOr<std::optional<absl::Duration>> d = args.GetSeconds(name);
     if (!d.ok()) return d.status();
@@ -120,8 +141,9 @@ int RunStream(int argc, char** argv) {
   absl::StatusOr<Args> args = Args::Parse(
       argc, argv,
       {"dsn", "slot", "publication", "table", "format", "max-duration", "idle-timeout",
-       "stop-at-lsn", "start-lsn", "status-interval"},
-      {"create-slot", "streaming"});
+       "stop-at-lsn", "start-lsn", "status-interval", "spill-dir", "max-buffered-mb",
+       "snapshot", "snapshot-readers"},
+      {"create-slot", "streaming", "no-streaming", "two-phase"});
   absl::StatusOr<StreamOptions> options =
       args.ok() ? OptionsFromArgs(*args) : absl::StatusOr<StreamOptions>(args.status());
   absl::StatusOr<OutputFormat> format =

@@ -1,0 +1,116 @@
+#include "snapshot/copy_text.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace pgcdc::internal {
+namespace {
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Appends the unescaped form of `field` (which contains a backslash) to `out`.
+void Unescape(std::string_view field, std::string* out) {
+  for (size_t i = 0; i < field.size(); ++i) {
+    const char c = field[i];
+    if (c != '\\' || i + 1 == field.size()) {
+      out->push_back(c);
+      continue;
+    }
+    const char e = field[++i];
+    switch (e) {
+      case 'b': out->push_back('\b'); break;
+      case 'f': out->push_back('\f'); break;
+      case 'n': out->push_back('\n'); break;
+      case 'r': out->push_back('\r'); break;
+      case 't': out->push_back('\t'); break;
+      case 'v': out->push_back('\v'); break;
+      case 'x': {
+        int value = 0;
+        int digits = 0;
+        while (digits < 2 && i + 1 < field.size() && HexDigit(field[i + 1]) >= 0) {
+          value = value * 16 + HexDigit(field[++i]);
+          ++digits;
+        }
+        if (digits == 0) {
+          out->push_back('x');
+        } else {
+          out->push_back(static_cast<char>(value));
+        }
+        break;
+      }
+      default:
+        if (e >= '0' && e <= '7') {
+          int value = e - '0';
+          for (int digits = 1; digits < 3 && i + 1 < field.size() && field[i + 1] >= '0' &&
+                               field[i + 1] <= '7';
+               ++digits) {
+            value = value * 8 + (field[++i] - '0');
+          }
+          out->push_back(static_cast<char>(value & 0xff));
+        } else {
+          out->push_back(e);  // "\\" and any other escaped character stand for themselves
+        }
+    }
+  }
+}
+
+}  // namespace
+
+absl::Status SplitCopyRow(std::string_view line, size_t columns, std::vector<CopyField>* fields,
+                          std::string* scratch) {
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  fields->clear();
+  scratch->clear();
+  // Unescaped text is never longer than its escaped form: one reservation keeps the
+  // views into the scratch buffer valid.
+  scratch->reserve(line.size());
+  struct Escaped {
+    size_t field;
+    size_t offset;
+    size_t size;
+  };
+  Escaped escaped[64];
+  size_t escaped_count = 0;
+  std::vector<Escaped> more;
+  size_t start = 0;
+  for (;;) {
+    const size_t tab = line.find('\t', start);
+    const std::string_view raw =
+        line.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
+    CopyField& field = fields->emplace_back();
+    if (raw.size() == 2 && raw[0] == '\\' && raw[1] == 'N') {
+      field.null = true;
+    } else if (std::memchr(raw.data(), '\\', raw.size()) == nullptr) {
+      field.text = raw;
+    } else {
+      const size_t offset = scratch->size();
+      Unescape(raw, scratch);
+      const Escaped e{fields->size() - 1, offset, scratch->size() - offset};
+      if (escaped_count < 64) {
+        escaped[escaped_count++] = e;
+      } else {
+        more.push_back(e);
+      }
+    }
+    if (tab == std::string_view::npos) break;
+    start = tab + 1;
+  }
+  if (fields->size() != columns) {
+    return absl::DataLossError(absl::StrCat("a COPY row has ", fields->size(),
+                                            " fields where ", columns, " were expected"));
+  }
+  const std::string_view buffer(*scratch);
+  for (size_t i = 0; i < escaped_count; ++i) {
+    (*fields)[escaped[i].field].text = buffer.substr(escaped[i].offset, escaped[i].size);
+  }
+  for (const Escaped& e : more) (*fields)[e.field].text = buffer.substr(e.offset, e.size);
+  return absl::OkStatus();
+}
+
+}  // namespace pgcdc::internal
