@@ -42,6 +42,14 @@ int main() {
   double feedback = 1;
   if (std::string f = Env("FEEDBACK_S"); !f.empty()) (void)absl::SimpleAtod(f, &feedback);
   options.status_interval = absl::Seconds(feedback);
+  // The memory for not-yet-committed transactions (default 64 MB), to measure its
+  // effect on peak RSS with the bigtx workload.
+  if (std::string mb = Env("PGCDC_MAX_BUFFERED_MB"); !mb.empty()) {
+    int value = 0;
+    if (absl::SimpleAtoi(mb, &value) && value > 0) {
+      options.max_buffered_bytes = static_cast<size_t>(value) << 20;
+    }
+  }
 
   absl::StatusOr<pgcdc::ChangeStream> stream = pgcdc::ChangeStream::Open(options);
   if (!stream.ok()) {
