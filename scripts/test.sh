@@ -11,20 +11,30 @@ BUILD_DIR=${PGCDC_BUILD_DIR:-build}
 ctest_status=0
 ctest --test-dir "$BUILD_DIR" -j2 --output-on-failure --timeout 300 || ctest_status=$?
 
-# Python tests (tests/python, settings in pyproject.toml): pytest in a virtualenv kept in
-# the build directory, run against the CLI built above. Reused when it works; recreated
-# when its interpreter is gone (e.g. python3 was upgraded).
+# Python tests (tests/python, settings in pyproject.toml) in a virtualenv kept in the
+# build directory, reused when it works and recreated when its interpreter is gone (e.g.
+# python3 was upgraded). The package is installed with pip as a user would, built by
+# scikit-build-core in $BUILD_DIR/py/<wheel tag> (incremental on re-runs, no build
+# isolation so nothing is downloaded again); the tests also run the CLI built above.
 VENV=$BUILD_DIR/venv
 if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
   echo "test: creating $VENV" >&2
   python3 -m venv --clear "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import pytest' >/dev/null 2>&1; then
-  echo "test: installing pytest into $VENV" >&2
-  PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install -q pytest
+pip_install() { PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install -q "$@"; }
+# Dependency groups (pyproject.toml: build, test) need pip >= 25.1.
+if ! "$VENV/bin/python" -c 'import pip, sys; sys.exit(tuple(map(int, pip.__version__.split(".")[:2])) < (25, 1))'; then
+  echo "test: upgrading pip in $VENV" >&2
+  pip_install --upgrade "pip>=25.1"
 fi
 pytest_status=0
-PGCDC_CLI=$BUILD_DIR/pgcdc "$VENV/bin/python" -m pytest || pytest_status=$?
+if ! pip_install --group build --group test ||
+   ! pip_install --no-build-isolation "--config-settings=build-dir=$BUILD_DIR/py/{wheel_tag}" .; then
+  echo "test: installing the Python package failed" >&2
+  pytest_status=1
+else
+  PGCDC_CLI=$BUILD_DIR/pgcdc "$VENV/bin/python" -m pytest || pytest_status=$?
+fi
 
 if ((ctest_status != 0 || pytest_status != 0)); then
   echo "test: FAILED (ctest exit $ctest_status, pytest exit $pytest_status)" >&2

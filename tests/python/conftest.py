@@ -190,7 +190,8 @@ class PgCluster:
             raise RuntimeError("%s failed (exit %d):\n%s%s\n%s" % (
                 " ".join(args), r.returncode, r.stdout, r.stderr, log))
 
-    def init(self) -> None:
+    def init(self, extra_conf: Sequence[str] = ()) -> None:
+        """initdb plus the settings below; `extra_conf` lines come last and win."""
         self._run_as_server_user([
             str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-A", "trust",
             "-E", "UTF8", "--locale=C.UTF-8", "-U", "postgres", "--no-sync"])
@@ -205,7 +206,9 @@ class PgCluster:
             # transaction is within pg_current_wal_lsn() as soon as COMMIT returns.
             "fsync = off",
             "autovacuum = off",
+            "max_prepared_transactions = 10",  # two-phase decoding tests
             "log_min_messages = warning",
+            *extra_conf,
             "",
         ])
         with open(self.data_dir / "postgresql.conf", "a") as f:
@@ -240,6 +243,17 @@ class PgCluster:
 @pytest.fixture(scope="session")
 def pg(tmp_path_factory: pytest.TempPathFactory):
     """The session's private PostgreSQL 15 cluster (wal_level=logical)."""
+    yield from _cluster(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def pg_wal_replica(tmp_path_factory: pytest.TempPathFactory):
+    """A second private cluster with wal_level=replica (not enough for logical decoding),
+    started on first use."""
+    yield from _cluster(tmp_path_factory, ["wal_level = replica"])
+
+
+def _cluster(tmp_path_factory: pytest.TempPathFactory, extra_conf: Sequence[str] = ()):
     bin_dir = _find_pg_bin_dir()
     psql = _find_psql(bin_dir)
     os_user = _server_os_user()
@@ -255,7 +269,7 @@ def pg(tmp_path_factory: pytest.TempPathFactory):
         socket_dir = short_socket_dir
     cluster = PgCluster(bin_dir, psql, root, socket_dir, _free_port(), os_user)
     try:
-        cluster.init()
+        cluster.init(extra_conf)
         cluster.start()
         yield cluster
     finally:

@@ -1,0 +1,321 @@
+"""open_stream() and ChangeStream: the iterator over a replication slot."""
+
+from __future__ import annotations
+
+import atexit
+import datetime
+import itertools
+import logging
+import threading
+import types
+import weakref
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Union
+
+from . import _core
+from ._types import Checkpoint, Lsn, TableSnapshotProgress
+from .errors import ConfigurationError
+
+__all__ = ["ChangeStream", "open_stream"]
+
+logger = logging.getLogger("pgcdc")
+
+LsnLike = Union[Lsn, int, str]
+
+# Changes handed over per GIL release, at most. Each batch is only what is ready (it
+# never waits for more changes once it has one).
+_BATCH_SIZE = 512
+
+_UTC = datetime.timezone.utc
+
+
+def _seconds(name: str, value: Optional[float], *, required: bool = False) -> Optional[float]:
+    if value is None:
+        if required:
+            raise ConfigurationError("%s must be a number of seconds, not None" % name)
+        return None
+    if isinstance(value, datetime.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError("%s takes a number of seconds (or a timedelta), not %r"
+                                 % (name, value))
+    if not value > 0:
+        raise ConfigurationError("%s must be positive, not %r" % (name, value))
+    return float(value)
+
+
+def _lsn(name: str, value: Optional[LsnLike]) -> Optional[int]:
+    if value is None:
+        return None
+    try:
+        return int(Lsn(value))
+    except (TypeError, ValueError) as e:
+        raise ConfigurationError("%s: %s" % (name, e)) from None
+
+
+def _names(name: str, value: Union[str, Iterable[str], None]) -> List[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        raise ConfigurationError("%s takes a list of names, e.g. %s=[%r]" % (name, name, value))
+    names = list(value)
+    for item in names:
+        if not isinstance(item, str):
+            raise ConfigurationError("%s must contain names (str), not %r" % (name, item))
+    return names
+
+
+def _checkpoint_adapter(callback: Callable[[Checkpoint], Any]) -> Callable[[str, int, int], None]:
+    # The core passes plain values; the user gets a Checkpoint. An exception raised by
+    # the callback passes through unchanged (the core re-raises this very object).
+    def call(slot_name: str, flush_lsn: int, time_us: int) -> None:
+        when = datetime.datetime(1970, 1, 1, tzinfo=_UTC) + datetime.timedelta(
+            microseconds=time_us)
+        callback(Checkpoint(slot_name, Lsn(flush_lsn), when))
+
+    return call
+
+
+class ChangeStream:
+    """Changes from one logical replication slot, in commit order. Use open_stream().
+
+    Iterate to receive pgcdc.Change records; ``ack(change)`` records progress, which is
+    reported to the server (after on_checkpoint) every status_interval and by close().
+    Leaving a ``with`` block closes the stream. Iteration ends when a stop condition is
+    met (max_duration, idle_timeout, stop_at_lsn) or after cancel().
+
+    Not thread-safe, except cancel(): use one stream from one thread at a time (calls
+    from several threads are serialized, never interleaved).
+    """
+
+    def __init__(self, core: _core.Stream, slot: str) -> None:
+        self._core = core
+        self._slot = slot
+        self._ended = False
+        self._changes = self._iterator()
+        _open_streams.add(self)
+
+    # -------------------------------------------------------------- iteration
+
+    def _iterator(self) -> Iterator[_core.Change]:
+        # Batches from the core, flattened at C speed: per change, iterating costs a
+        # list step instead of a Python-level generator resumption.
+        return itertools.chain.from_iterable(iter(self._next_batch, []))
+
+    def _next_batch(self) -> List[_core.Change]:
+        try:
+            batch = self._core.next_batch(_BATCH_SIZE)
+        except BaseException:
+            # chain() is finished once its source raised (KeyboardInterrupt, an error
+            # from on_checkpoint or the server): later iterations start a new one.
+            self._changes = self._iterator()
+            raise
+        if not batch:
+            self._ended = True
+        return batch
+
+    def __iter__(self) -> Iterator[_core.Change]:
+        if self._core.closed:
+            raise ValueError("the pgcdc stream is closed")
+        return self._changes
+
+    def __next__(self) -> _core.Change:
+        if self._core.closed:
+            raise ValueError("the pgcdc stream is closed")
+        return next(self._changes)
+
+    # -------------------------------------------------------------- progress
+
+    def ack(self, position: Union[_core.Change, LsnLike]) -> None:
+        """Records that `position` and everything delivered before it is durably
+        handled. Pass a Change (its transaction is confirmed once its last change is
+        acknowledged), or an LSN: pgcdc.Lsn, int or 'X/Y' text, e.g. a change's end_lsn.
+        Positions past the last delivered change are clamped to it. Cheap: nothing is
+        sent until the next checkpoint."""
+        if isinstance(position, _core.Change):
+            self._core.ack_change(position)
+        else:
+            self._core.ack_lsn(int(Lsn(position)))
+
+    def close(self) -> None:
+        """Reports acknowledged progress (after on_checkpoint) and disconnects.
+        Idempotent. Raises what on_checkpoint raises, or a pgcdc.errors exception."""
+        try:
+            self._core.close()
+        finally:
+            _open_streams.discard(self)
+
+    def cancel(self) -> None:
+        """Ends the iteration soon (also between the changes of a buffered
+        transaction); callable from any thread or a signal handler."""
+        self._core.cancel()
+
+    @property
+    def slot(self) -> str:
+        return self._slot
+
+    @property
+    def done(self) -> bool:
+        """Whether iteration has reached the end (a stop condition or cancel())."""
+        return self._ended
+
+    @property
+    def closed(self) -> bool:
+        return self._core.closed
+
+    @property
+    def acked_lsn(self) -> Lsn:
+        """What the application acknowledged so far."""
+        return Lsn(self._core.acked_lsn)
+
+    @property
+    def confirmed_flush_lsn(self) -> Lsn:
+        """The last position reported to the server (the slot's confirmed_flush_lsn)."""
+        return Lsn(self._core.confirmed_flush_lsn)
+
+    # -------------------------------------------------------------- context manager
+
+    def __enter__(self) -> ChangeStream:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
+        if exc is None:
+            self.close()
+            return
+        # The body's exception goes on; a failure to close must not replace it.
+        try:
+            self.close()
+        except Exception as close_error:  # noqa: BLE001 - reported, not lost
+            logger.warning("closing slot %s after an error: %s", self._slot, close_error)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else ("done" if self.done else "open")
+        return "<pgcdc.ChangeStream slot=%s %s acked=%s>" % (self._slot, state, self.acked_lsn)
+
+
+# Streams still open when the interpreter exits are closed while Python is fully alive
+# (on_checkpoint may run), then the core's threads stop calling into Python.
+_open_streams: "weakref.WeakSet[ChangeStream]" = weakref.WeakSet()
+_exit_lock = threading.Lock()
+
+
+@atexit.register
+def _close_open_streams() -> None:
+    with _exit_lock:
+        for stream in list(_open_streams):
+            try:
+                stream.close()
+            except Exception as e:  # noqa: BLE001 - nothing to raise to at exit
+                logger.warning("closing slot %s at exit: %s", stream.slot, e)
+        _core._set_exiting()
+
+
+def _progress_adapter(callback: Callable[[List[TableSnapshotProgress]], Any]
+                      ) -> Callable[[List[Any]], None]:
+    def call(tables: List[Any]) -> None:
+        callback([TableSnapshotProgress(*t) for t in tables])
+
+    return call
+
+
+def _count(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigurationError("%s must be an int >= %d, not %r" % (name, minimum, value))
+    return value
+
+
+def _callable(name: str, value: Any) -> None:
+    if value is not None and not callable(value):
+        raise ConfigurationError("%s must be callable, not %r" % (name, value))
+
+
+def open_stream(
+    dsn: str,
+    *,
+    slot: str,
+    publications: Sequence[str],
+    create_slot: bool = False,
+    publication_tables: Optional[Sequence[str]] = None,
+    start_lsn: Optional[LsnLike] = None,
+    stop_at_lsn: Optional[LsnLike] = None,
+    max_duration: Optional[float] = None,
+    idle_timeout: Optional[float] = None,
+    on_checkpoint: Optional[Callable[[Checkpoint], Any]] = None,
+    snapshot: str = "never",
+    snapshot_readers: int = 2,
+    on_snapshot_progress: Optional[Callable[[List[TableSnapshotProgress]], Any]] = None,
+    streaming: Optional[bool] = None,
+    max_buffered_bytes: int = 64 << 20,
+    spill_dir: Optional[str] = None,
+    two_phase: bool = False,
+    proto_version: int = 0,
+    status_interval: float = 10.0,
+    connect_timeout: float = 30.0,
+    create_slot_timeout: float = 120.0,
+    application_name: str = "pgcdc",
+) -> ChangeStream:
+    """Connects, checks the server, slot and publications, and starts streaming.
+
+    dsn: libpq URI or key=value string ("postgresql://cdc@db/app").
+    slot: the logical replication slot; create_slot=True creates it (pgoutput) if missing.
+    publications: the publications to stream; with publication_tables, a missing
+        (single) publication is created FOR TABLE those tables.
+    start_lsn: resume here instead of at the slot's confirmed position.
+    Stop conditions, each ending the iteration cleanly: max_duration (seconds since
+        open), idle_timeout (seconds without a change), stop_at_lsn (every transaction
+        committed up to it delivered).
+    on_checkpoint: called with a pgcdc.Checkpoint before the slot is moved on the
+        server; if it raises, the slot does not move and the exception comes out of
+        the loop (or close()) unchanged.
+    snapshot: "never"; "initial": a new slot first delivers the rows already in the
+        published tables (op "read"), then the changes after them; "initial_only": the
+        rows, then the end (a temporary slot). snapshot_readers copy in parallel;
+        on_snapshot_progress receives a list of pgcdc.TableSnapshotProgress about once
+        a second (an exception it raises comes out of the loop).
+    streaming: let the server stream large in-progress transactions (None: when it
+        can). Transactions are still delivered whole, in commit order; beyond
+        max_buffered_bytes they spill to unlinked files in spill_dir ($TMPDIR or /tmp).
+    two_phase: decode prepared transactions (delivered at COMMIT PREPARED).
+    proto_version: pgoutput protocol (0: the highest the server supports).
+    status_interval: seconds between progress reports (checkpoints).
+    Seconds may also be given as datetime.timedelta.
+
+    Raises a pgcdc.errors exception naming the problem and the fix. Connecting is not
+    interrupted by Ctrl-C; it gives up after connect_timeout (and create_slot_timeout).
+    """
+    if not isinstance(dsn, str):
+        raise ConfigurationError("dsn must be a str, not %r" % (dsn,))
+    if not isinstance(slot, str):
+        raise ConfigurationError("slot must be a str, not %r" % (slot,))
+    _callable("on_checkpoint", on_checkpoint)
+    _callable("on_snapshot_progress", on_snapshot_progress)
+    if streaming is not None and not isinstance(streaming, bool):
+        raise ConfigurationError("streaming must be True, False or None, not %r" % (streaming,))
+    # Read by attribute name in bindings/python/src/stream.cc (ToStreamOptions).
+    options = types.SimpleNamespace(
+        dsn=dsn,
+        slot=slot,
+        publications=_names("publications", publications),
+        create_slot=bool(create_slot),
+        publication_tables=_names("publication_tables", publication_tables),
+        start_lsn=_lsn("start_lsn", start_lsn),
+        stop_at_lsn=_lsn("stop_at_lsn", stop_at_lsn),
+        max_duration=_seconds("max_duration", max_duration),
+        idle_timeout=_seconds("idle_timeout", idle_timeout),
+        on_checkpoint=None if on_checkpoint is None else _checkpoint_adapter(on_checkpoint),
+        snapshot=str(snapshot),
+        snapshot_readers=_count("snapshot_readers", snapshot_readers, 1),
+        on_snapshot_progress=(None if on_snapshot_progress is None
+                              else _progress_adapter(on_snapshot_progress)),
+        streaming=streaming,
+        max_buffered_bytes=_count("max_buffered_bytes", max_buffered_bytes, 0),
+        spill_dir=str(spill_dir or ""),
+        two_phase=bool(two_phase),
+        proto_version=_count("proto_version", proto_version, 0),
+        status_interval=_seconds("status_interval", status_interval, required=True),
+        connect_timeout=_seconds("connect_timeout", connect_timeout, required=True),
+        create_slot_timeout=_seconds("create_slot_timeout", create_slot_timeout,
+                                     required=True),
+        application_name=str(application_name),
+        log=logger.log,
+    )
+    return ChangeStream(_core.Stream(options), slot)

@@ -1,0 +1,287 @@
+#include "stream.h"
+
+#include <pybind11/stl.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "callbacks.h"
+#include "change_object.h"
+#include "errors.h"
+#include "pgcdc/change_stream.h"
+#include "pgcdc/options.h"
+#include "pgcdc/snapshot.h"
+
+namespace py = pybind11;
+
+namespace pgcdc::python {
+namespace {
+
+// One GIL-released wait lasts this long before signal handlers get a chance to run:
+// Ctrl-C must interrupt a blocking iteration within 0.5 s.
+constexpr absl::Duration kWaitSlice = absl::Milliseconds(100);
+
+class Stream {
+ public:
+  Stream(std::shared_ptr<Callbacks> callbacks, ChangeStream stream)
+      : callbacks_(std::move(callbacks)), stream_(std::move(stream)) {}
+  ~Stream();
+
+  // `options`: an object with the attributes of pgcdc._stream._Options (the Python
+  // layer checks their types and values; the core validates the rest).
+  static std::unique_ptr<Stream> Open(py::handle options);
+
+  // Up to `max_changes` changes: waits for the first, then takes only what is ready.
+  // Empty once the stream has ended cleanly.
+  py::list NextBatch(size_t max_changes);
+  void AckChange(py::handle change);
+  void AckLsn(uint64_t lsn);
+  void Close();
+  void Cancel() { stream_->Cancel(); }  // thread-safe, and never blocks
+
+  bool done() const { return stream_->done(); }
+  bool closed() const { return closed_; }
+  uint64_t acked_lsn() const { return stream_->acked_lsn().value(); }
+  uint64_t confirmed_flush_lsn() const { return stream_->confirmed_flush_lsn().value(); }
+
+ private:
+  // Serializes the core calls (the core stream is not thread-safe), letting the GIL go
+  // while it waits: the thread holding core_mu_ may be waiting for the GIL.
+  class CoreLock {
+   public:
+    explicit CoreLock(std::recursive_mutex& mu) : mu_(mu) {
+      if (!mu_.try_lock()) {
+        py::gil_scoped_release nogil;
+        mu_.lock();
+      }
+    }
+    ~CoreLock() { mu_.unlock(); }
+
+   private:
+    std::recursive_mutex& mu_;
+  };
+
+  // Marks the thread that is inside Poll()/Close(), where on_checkpoint runs.
+  class Busy {
+   public:
+    explicit Busy(std::atomic<std::thread::id>& busy) : busy_(busy) {
+      busy_.store(std::this_thread::get_id());
+    }
+    ~Busy() { busy_.store(std::thread::id()); }
+
+   private:
+    std::atomic<std::thread::id>& busy_;
+  };
+
+  absl::Status Collect(size_t max_changes, std::vector<Change>* batch);
+  void RejectReentry(const char* what) const;
+  void RejectClosed() const;
+
+  std::shared_ptr<Callbacks> callbacks_;
+  std::optional<ChangeStream> stream_;
+  // Recursive: on_checkpoint may call ack() on the thread that is inside Poll().
+  std::recursive_mutex core_mu_;
+  std::atomic<std::thread::id> busy_thread_{};
+  absl::Status deferred_;  // ended the stream after a partial batch; raised next (GIL)
+  bool closed_ = false;    // (GIL)
+};
+
+Stream::~Stream() {
+  if (!stream_) return;
+  // Destroying the core stream closes it if close() was not called: that may run
+  // on_checkpoint (which takes the GIL) and joins the keepalive thread (which may
+  // be waiting for the GIL to log).
+  py::gil_scoped_release nogil;
+  InsideCore inside;
+  std::lock_guard<std::recursive_mutex> lock(core_mu_);
+  stream_.reset();
+}
+
+template <typename T>
+T Attr(py::handle object, const char* name) {
+  return object.attr(name).cast<T>();
+}
+
+std::optional<absl::Duration> Seconds(py::handle object, const char* name) {
+  const auto seconds = Attr<std::optional<double>>(object, name);
+  if (!seconds) return std::nullopt;
+  return absl::Seconds(*seconds);
+}
+
+StreamOptions ToStreamOptions(py::handle o) {
+  StreamOptions options;
+  options.dsn = Attr<std::string>(o, "dsn");
+  options.slot_name = Attr<std::string>(o, "slot");
+  options.publications = Attr<std::vector<std::string>>(o, "publications");
+  options.create_slot = Attr<bool>(o, "create_slot");
+  options.publication_tables = Attr<std::vector<std::string>>(o, "publication_tables");
+  if (auto lsn = Attr<std::optional<uint64_t>>(o, "start_lsn")) options.start_lsn = Lsn(*lsn);
+  if (auto lsn = Attr<std::optional<uint64_t>>(o, "stop_at_lsn")) options.stop_at_lsn = Lsn(*lsn);
+  options.proto_version = Attr<int>(o, "proto_version");
+  options.streaming = Attr<std::optional<bool>>(o, "streaming");
+  options.max_buffered_bytes = Attr<size_t>(o, "max_buffered_bytes");
+  options.spill_dir = Attr<std::string>(o, "spill_dir");
+  options.two_phase = Attr<bool>(o, "two_phase");
+  options.snapshot_readers = Attr<int>(o, "snapshot_readers");
+  options.status_interval = *Seconds(o, "status_interval");
+  options.connect_timeout = *Seconds(o, "connect_timeout");
+  options.create_slot_timeout = *Seconds(o, "create_slot_timeout");
+  options.max_duration = Seconds(o, "max_duration");
+  options.idle_timeout = Seconds(o, "idle_timeout");
+  options.application_name = Attr<std::string>(o, "application_name");
+  return options;
+}
+
+std::unique_ptr<Stream> Stream::Open(py::handle o) {
+  absl::StatusOr<SnapshotMode> snapshot = ParseSnapshotMode(Attr<std::string>(o, "snapshot"));
+  if (!snapshot.ok()) ThrowStatus(snapshot.status());
+  StreamOptions options = ToStreamOptions(o);
+  options.snapshot = *snapshot;
+  auto callbacks = std::make_shared<Callbacks>(o.attr("on_checkpoint"),
+                                               o.attr("on_snapshot_progress"), o.attr("log"));
+  options.on_checkpoint = Callbacks::CheckpointFor(callbacks);
+  options.on_snapshot_progress = Callbacks::SnapshotProgressFor(callbacks);
+  options.log_sink = Callbacks::LogSinkFor(callbacks);
+
+  absl::StatusOr<ChangeStream> stream;
+  {
+    py::gil_scoped_release nogil;
+    InsideCore inside;
+    stream = ChangeStream::Open(std::move(options));
+  }
+  callbacks->FlushLogs();
+  if (!stream.ok()) ThrowStatus(stream.status());
+  return std::make_unique<Stream>(std::move(callbacks), *std::move(stream));
+}
+
+absl::Status Stream::Collect(size_t max_changes, std::vector<Change>* batch) {
+  // Waits for the first change, then takes only what is ready: a batch never waits for
+  // more changes once it has one.
+  while (batch->size() < max_changes) {
+    absl::StatusOr<std::optional<Change>> next =
+        stream_->Poll(batch->empty() ? kWaitSlice : absl::ZeroDuration());
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) break;  // nothing ready (or the end)
+    batch->push_back(std::move(**next));
+  }
+  return absl::OkStatus();
+}
+
+py::list ToList(std::vector<Change>& batch) {
+  py::list list(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    PyObject* change = NewChangeObject(std::move(batch[i]));
+    if (change == nullptr) throw py::error_already_set();
+    PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), change);
+  }
+  return list;
+}
+
+py::list Stream::NextBatch(size_t max_changes) {
+  RejectReentry("iterate over");
+  RejectClosed();
+  // What a callback raised, or the error that ended the stream, during the previous
+  // batch (raised after handing out that batch). A Python exception comes first, as
+  // it was raised; it is also the cause of an on_checkpoint failure's status.
+  if (callbacks_->has_pending_error()) {
+    deferred_ = absl::OkStatus();
+    callbacks_->ThrowPendingError();
+  }
+  if (!deferred_.ok()) ThrowStatus(std::exchange(deferred_, absl::OkStatus()));
+  std::vector<Change> batch;
+  batch.reserve(max_changes < 1024 ? max_changes : 1024);
+  while (true) {
+    absl::Status status;
+    bool done = false;
+    {
+      CoreLock lock(core_mu_);
+      py::gil_scoped_release nogil;
+      InsideCore inside;
+      Busy busy(busy_thread_);
+      status = Collect(max_changes, &batch);
+      done = stream_->done();
+    }
+    callbacks_->FlushLogs();
+    if (!batch.empty()) {
+      // Hand out what arrived before the error; raise it on the next call.
+      if (!status.ok()) deferred_ = status;
+      return ToList(batch);
+    }
+    callbacks_->ThrowPendingError();  // a callback's own exception, unchanged
+    if (!status.ok()) ThrowStatus(status);
+    if (done) return py::list();
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();  // Ctrl-C
+  }
+}
+
+void Stream::AckChange(py::handle change) {
+  const Change* record = ChangeFromObject(change.ptr());
+  if (record == nullptr) {
+    throw py::type_error("ack() takes a pgcdc.Change or an LSN (int, 'X/Y' text or pgcdc.Lsn)");
+  }
+  RejectClosed();
+  CoreLock lock(core_mu_);
+  stream_->Ack(*record);
+}
+
+void Stream::AckLsn(uint64_t lsn) {
+  RejectClosed();
+  CoreLock lock(core_mu_);
+  stream_->Ack(Lsn(lsn));
+}
+
+void Stream::Close() {
+  RejectReentry("close");
+  if (closed_) return;
+  absl::Status status;
+  {
+    CoreLock lock(core_mu_);
+    py::gil_scoped_release nogil;
+    InsideCore inside;
+    Busy busy(busy_thread_);
+    status = stream_->Close();
+  }
+  closed_ = true;
+  callbacks_->FlushLogs();
+  callbacks_->ThrowPendingError();
+  if (!status.ok()) ThrowStatus(status);
+}
+
+void Stream::RejectReentry(const char* what) const {
+  if (busy_thread_.load() == std::this_thread::get_id()) {
+    throw std::runtime_error(std::string("cannot ") + what +
+                             " a pgcdc stream from its own on_checkpoint callback");
+  }
+}
+
+void Stream::RejectClosed() const {
+  if (closed_) throw py::value_error("the pgcdc stream is closed");
+}
+
+}  // namespace
+
+void RegisterStream(py::module_& m) {
+  py::class_<Stream>(m, "Stream")
+      .def(py::init(&Stream::Open), py::arg("options"))
+      .def("next_batch", &Stream::NextBatch, py::arg("max_changes"))
+      .def("ack_change", &Stream::AckChange, py::arg("change"))
+      .def("ack_lsn", &Stream::AckLsn, py::arg("lsn"))
+      .def("close", &Stream::Close)
+      .def("cancel", &Stream::Cancel)
+      .def_property_readonly("done", &Stream::done)
+      .def_property_readonly("closed", &Stream::closed)
+      .def_property_readonly("acked_lsn", &Stream::acked_lsn)
+      .def_property_readonly("confirmed_flush_lsn", &Stream::confirmed_flush_lsn);
+}
+
+}  // namespace pgcdc::python
