@@ -3,8 +3,9 @@
 
 Streams $SLOT with pgcdc.open_stream and reads every change as typed Python values:
 each change's new and old row is converted (Decimal, datetime, parsed json, lists ...).
-Acknowledges as it goes, stops at $ENDPOS (or, when ENDPOS is empty, on SIGINT/SIGTERM)
-and prints the number of row changes (insert, update, delete) as its last line.
+Acknowledges each transaction's last change, stops at $ENDPOS (or, when ENDPOS is
+empty, on SIGINT/SIGTERM) and prints the number of row changes (insert, update, delete)
+as its last line.
 
 Environment (the harness contract): DSN, SLOT, PUBLICATION, ENDPOS, FEEDBACK_S.
 """
@@ -27,8 +28,7 @@ def main() -> int:
     )
     for sig in (signal.SIGINT, signal.SIGTERM):  # live mode: end cleanly, exit 0
         signal.signal(sig, lambda *_: stream.cancel())
-    rows = values = n = 0
-    last = None
+    rows = values = 0
     with stream:
         for change in stream:
             # .new / .old build every typed value of the row (Decimal, datetime, parsed
@@ -41,12 +41,10 @@ def main() -> int:
                 values += len(old)
             if new is not None or old is not None:
                 rows += 1
-            n += 1
-            if not n & 1023:
+            if change.last_in_transaction:
+                # Whole transactions are what the slot can move past; with everything
+                # acknowledged it also follows the server's keepalives (live mode).
                 stream.ack(change)
-            last = change
-        if last is not None:
-            stream.ack(last)
     print("%d values read" % values, file=sys.stderr)
     print(rows)
     return 0

@@ -2,7 +2,8 @@
 
 The cluster is started once per session (wal_level=logical, trust authentication, on
 127.0.0.1 with a free port and a unix socket in its own temporary directory) and stopped
-and removed at the end, also when tests fail. Each test gets its own database and a
+and removed at the end, also when tests fail; `pg_wal_replica` is a second one with
+wal_level=replica, started only by the tests that use it. Each test gets its own database and a
 unique slot name (`pg_env`); the slots it created are dropped when it ends.
 
 SQL goes through `psql` (installed with the server), so no Python driver is needed.

@@ -1,6 +1,6 @@
 # Type stubs for the compiled module pgcdc._core (bindings/python/src).
 import datetime
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from pgcdc._types import Lsn
 

@@ -184,7 +184,7 @@ class ChangeStream:
         # The body's exception goes on; a failure to close must not replace it.
         try:
             self.close()
-        except Exception as close_error:  # noqa: BLE001 - reported, not lost
+        except Exception as close_error:  # reported, not lost
             logger.warning("closing slot %s after an error: %s", self._slot, close_error)
 
     def __repr__(self) -> str:
@@ -204,7 +204,7 @@ def _close_open_streams() -> None:
         for stream in list(_open_streams):
             try:
                 stream.close()
-            except Exception as e:  # noqa: BLE001 - nothing to raise to at exit
+            except Exception as e:  # nothing to raise to at exit
                 logger.warning("closing slot %s at exit: %s", stream.slot, e)
         _core._set_exiting()
 

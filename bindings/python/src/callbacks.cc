@@ -136,6 +136,7 @@ void Callbacks::OnLog(LogLevel level, std::string_view message) {
 }
 
 void Callbacks::FlushLogs() {
+  if (PythonGone()) return;  // logging may already be torn down
   std::deque<std::pair<LogLevel, std::string>> lines;
   size_t dropped;
   {

@@ -61,7 +61,7 @@ class Callbacks {
   static SnapshotProgressCallback SnapshotProgressFor(const std::shared_ptr<Callbacks>& self);
   static LogSink LogSinkFor(const std::shared_ptr<Callbacks>& self);
 
-  // REQUIRE the GIL.
+  // REQUIRE the GIL. FlushLogs() drops the lines once Python is exiting.
   void FlushLogs();
   bool has_pending_error() const { return pending_.has_value(); }
   // Re-raises, as the very same exception object, what a callback raised, if one did.

@@ -98,13 +98,16 @@ class Stream {
 
 Stream::~Stream() {
   if (!stream_) return;
-  // Destroying the core stream closes it if close() was not called: that may run
-  // on_checkpoint (which takes the GIL) and joins the keepalive thread (which may
-  // be waiting for the GIL to log).
-  py::gil_scoped_release nogil;
-  InsideCore inside;
-  std::lock_guard<std::recursive_mutex> lock(core_mu_);
-  stream_.reset();
+  {
+    // Destroying the core stream closes it if close() was not called: that may run
+    // on_checkpoint (which takes the GIL) and joins the keepalive thread (which may
+    // be waiting for the GIL to log).
+    py::gil_scoped_release nogil;
+    InsideCore inside;
+    std::lock_guard<std::recursive_mutex> lock(core_mu_);
+    stream_.reset();
+  }
+  callbacks_->FlushLogs();
 }
 
 template <typename T>
