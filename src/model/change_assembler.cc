@@ -12,9 +12,6 @@
 namespace pgcdc::internal {
 namespace {
 
-// PostgreSQL timestamps count microseconds from 2000-01-01; records use the Unix epoch.
-constexpr int64_t kPgEpochUnixMicros = 946684800000000;
-
 std::unique_ptr<ChangeData> NewChange(Operation op, uint64_t lsn) {
   auto data = std::make_unique<ChangeData>();
   data->op = op;
@@ -30,8 +27,33 @@ size_t TupleBytes(const TupleData& tuple) {
 
 // Relation and Type messages of a rolled-back subtransaction stay: the server
 // considers them sent for the whole streamed transaction and will not repeat them.
-bool IsSchemaMessage(std::string_view payload) {
+bool IsSchemaPayload(std::string_view payload) {
   return !payload.empty() && (payload[0] == 'R' || payload[0] == 'Y');
+}
+
+// The messages that become changes (a non-transactional Message is delivered at once
+// and never gets here), by name; nullptr for any other.
+const char* DataMessageName(const PgoutputMessage& message) {
+  if (std::holds_alternative<Insert>(message)) return "Insert";
+  if (std::holds_alternative<Update>(message)) return "Update";
+  if (std::holds_alternative<Delete>(message)) return "Delete";
+  if (std::holds_alternative<Truncate>(message)) return "Truncate";
+  if (std::holds_alternative<LogicalMessage>(message)) return "Message";
+  return nullptr;
+}
+
+bool IsSchemaMessage(const PgoutputMessage& message) {
+  return std::holds_alternative<Relation>(message) || std::holds_alternative<Type>(message);
+}
+
+// Every change of a transaction carries its position; `ordinal` is its place in it.
+void Stamp(const CommitPosition& position, uint32_t ordinal, bool last, ChangeData* change) {
+  change->ordinal = ordinal;
+  change->commit_lsn = position.commit_lsn;
+  change->end_lsn = position.end_lsn;
+  change->xid = position.xid;
+  change->commit_time_us = position.commit_time_us;
+  change->last_in_transaction = last;
 }
 
 // Inside a stream block every message carries the xid of the (sub)transaction that
@@ -50,10 +72,7 @@ std::optional<uint32_t> StreamedMessageXid(const PgoutputMessage& message) {
 }  // namespace
 
 struct ChangeAssembler::Replay {
-  uint32_t xid = 0;
-  uint64_t commit_lsn = 0;
-  uint64_t end_lsn = 0;
-  int64_t commit_time_us = 0;
+  CommitPosition position;
   FrameStore frames;
   FrameStore::Reader reader{&frames};  // Replay lives behind a pointer: never moves
   uint32_t ordinal = 0;
@@ -88,13 +107,8 @@ absl::Status ChangeAssembler::Handle(const PgoutputMessage& message, const XLogD
   if (const auto* m = std::get_if<LogicalMessage>(&message); m && !m->transactional()) {
     return HandleMessage(*m, ready);
   }
-  if ((in_stream_ || prepare_block_) && (std::holds_alternative<Insert>(message) ||
-                     std::holds_alternative<Update>(message) ||
-                     std::holds_alternative<Delete>(message) ||
-                     std::holds_alternative<Truncate>(message) ||
-                     std::holds_alternative<LogicalMessage>(message) ||
-                     std::holds_alternative<Relation>(message) ||
-                     std::holds_alternative<Type>(message))) {
+  const char* data = DataMessageName(message);
+  if ((in_stream_ || prepare_block_) && (data != nullptr || IsSchemaMessage(message))) {
     return Buffer(message, frame);
   }
   if (const auto* m = std::get_if<Relation>(&message)) {
@@ -105,18 +119,11 @@ absl::Status ChangeAssembler::Handle(const PgoutputMessage& message, const XLogD
     relations_.Apply(*m, std::nullopt);
     return absl::OkStatus();
   }
-  if (std::holds_alternative<Insert>(message) || std::holds_alternative<Update>(message) ||
-      std::holds_alternative<Delete>(message) || std::holds_alternative<Truncate>(message) ||
-      std::holds_alternative<LogicalMessage>(message)) {
+  if (data != nullptr) {
     if (!open_) {
-      const char* what = std::holds_alternative<Insert>(message)   ? "Insert"
-                         : std::holds_alternative<Update>(message) ? "Update"
-                         : std::holds_alternative<Delete>(message) ? "Delete"
-                         : std::holds_alternative<Truncate>(message) ? "Truncate"
-                                                                     : "Message";
-      return absl::DataLossError(absl::StrCat("pgoutput ", what, " outside a transaction"));
+      return absl::DataLossError(absl::StrCat("pgoutput ", data, " outside a transaction"));
     }
-    std::deque<std::unique_ptr<ChangeData>> built;
+    BuiltChanges built;
     PGCDC_RETURN_IF_ERROR(BuildChanges(message, frame.data_start, std::nullopt, &built));
     for (auto& change : built) Append(std::move(change), ready);
     return absl::OkStatus();
@@ -185,16 +192,12 @@ absl::Status ChangeAssembler::HandleCommitPrepared(const CommitPrepared& commit)
         "COMMIT PREPARED of \"", commit.gid, "\" arrived but its PREPARE was not received: "
         "the slot was confirmed past the PREPARE by another consumer or without two_phase"));
   }
-  replay_ = std::make_unique<Replay>();
-  replay_->xid = it->second.xid;
-  replay_->commit_lsn = commit.commit_lsn;
-  replay_->end_lsn = commit.end_lsn;
-  replay_->commit_time_us = commit.commit_time + kPgEpochUnixMicros;
+  buffered_bytes_ -= it->second.frames.memory_bytes();
   // A streamed transaction's Relation messages were only stored: apply them for the
   // session once it committed. Otherwise they were applied on arrival already.
-  replay_->streamed = it->second.streamed;
-  buffered_bytes_ -= it->second.frames.memory_bytes();
-  replay_->frames = std::move(it->second.frames);
+  StartReplay({it->second.xid, commit.commit_lsn, commit.end_lsn,
+               UnixMicros(commit.commit_time)},
+              std::move(it->second.frames), it->second.streamed);
   prepared_.erase(it);
   return absl::OkStatus();
 }
@@ -224,36 +227,32 @@ absl::Status ChangeAssembler::HandleBegin(const Begin& begin) {
     return absl::DataLossError("pgoutput Begin inside an unfinished transaction");
   }
   open_.emplace();
-  open_->xid = begin.xid;
-  open_->commit_lsn = begin.final_lsn;
-  open_->commit_time = begin.commit_time;
+  open_->position.xid = begin.xid;
+  open_->position.commit_lsn = begin.final_lsn;
+  open_->position.commit_time_us = UnixMicros(begin.commit_time);
   return absl::OkStatus();
 }
 
 absl::Status ChangeAssembler::HandleCommit(const Commit& commit, std::deque<Change>* ready) {
   if (!open_) return absl::DataLossError("pgoutput Commit without Begin");
-  if (commit.commit_lsn != open_->commit_lsn) {
+  if (commit.commit_lsn != open_->position.commit_lsn) {
     return absl::DataLossError(absl::StrCat("pgoutput Commit LSN ", commit.commit_lsn,
-                                            " differs from its Begin's ", open_->commit_lsn));
+                                            " differs from its Begin's ",
+                                            open_->position.commit_lsn));
   }
   Transaction txn = std::move(*open_);
   open_.reset();
-  Deliver(std::move(txn), commit.end_lsn, commit.commit_time, ready);
+  txn.position.end_lsn = commit.end_lsn;
+  txn.position.commit_time_us = UnixMicros(commit.commit_time);
+  Deliver(std::move(txn), ready);
   return absl::OkStatus();
 }
 
-void ChangeAssembler::Deliver(Transaction txn, uint64_t end_lsn, int64_t commit_time,
-                              std::deque<Change>* ready) {
-  const int64_t commit_time_us = commit_time + kPgEpochUnixMicros;
+void ChangeAssembler::Deliver(Transaction txn, std::deque<Change>* ready) {
   const size_t n = txn.changes.size();
   for (size_t i = 0; i < n; ++i) {
-    ChangeData& change = ChangeData::Mutable(txn.changes[i]);
-    change.ordinal = txn.delivered + static_cast<uint32_t>(i);
-    change.commit_lsn = txn.commit_lsn;
-    change.end_lsn = end_lsn;
-    change.xid = txn.xid;
-    change.commit_time_us = commit_time_us;
-    change.last_in_transaction = i + 1 == n;
+    Stamp(txn.position, txn.delivered + static_cast<uint32_t>(i), i + 1 == n,
+          &ChangeData::Mutable(txn.changes[i]));
   }
   if (ready->empty()) {
     ready->swap(txn.changes);
@@ -270,13 +269,8 @@ void ChangeAssembler::Append(std::unique_ptr<ChangeData> change, std::deque<Chan
   txn.changes.push_back(ChangeData::Wrap(std::move(change)));
   txn.bytes += txn.changes.back().ByteSize();
   if (txn.bytes <= limits_.max_buffered_bytes || txn.changes.size() < 2) return;
-  const int64_t commit_time_us = txn.commit_time + kPgEpochUnixMicros;
   while (txn.changes.size() > 1) {
-    ChangeData& data = ChangeData::Mutable(txn.changes.front());
-    data.ordinal = txn.delivered++;
-    data.commit_lsn = txn.commit_lsn;
-    data.xid = txn.xid;
-    data.commit_time_us = commit_time_us;
+    Stamp(txn.position, txn.delivered++, false, &ChangeData::Mutable(txn.changes.front()));
     ready->push_back(std::move(txn.changes.front()));
     txn.changes.pop_front();
   }
@@ -285,7 +279,7 @@ void ChangeAssembler::Append(std::unique_ptr<ChangeData> change, std::deque<Chan
 
 absl::Status ChangeAssembler::BuildChanges(const PgoutputMessage& message, uint64_t lsn,
                                            std::optional<uint32_t> stream_xid,
-                                           std::deque<std::unique_ptr<ChangeData>>* out) {
+                                           BuiltChanges* out) {
   if (const auto* m = std::get_if<Insert>(&message)) {
     PGCDC_ASSIGN_OR_RETURN(auto change, BuildRowChange(*m, lsn, stream_xid));
     out->push_back(std::move(change));
@@ -380,7 +374,7 @@ absl::Status ChangeAssembler::HandleMessage(const LogicalMessage& message,
   // a restart skips records that START before the confirmed position. So confirming
   // exactly `lsn` skips this message and keeps a transaction whose commit record
   // starts right after it (commit_lsn == lsn).
-  std::deque<std::unique_ptr<ChangeData>> built;
+  BuiltChanges built;
   PGCDC_RETURN_IF_ERROR(BuildChanges(message, message.lsn, std::nullopt, &built));
   ChangeData& change = *built.front();
   change.commit_lsn = message.lsn;
@@ -452,66 +446,66 @@ absl::Status ChangeAssembler::HandleStreamCommit(const StreamCommit& commit) {
   if (in_stream_ || open_) {
     return absl::DataLossError("pgoutput Stream Commit inside a stream block or transaction");
   }
-  replay_ = std::make_unique<Replay>();
-  replay_->xid = commit.xid;
-  replay_->commit_lsn = commit.commit_lsn;
-  replay_->end_lsn = commit.end_lsn;
-  replay_->commit_time_us = commit.commit_time + kPgEpochUnixMicros;
-  replay_->streamed = true;
+  FrameStore frames;
   if (auto it = streams_.find(commit.xid); it != streams_.end()) {
     buffered_bytes_ -= it->second.memory_bytes();
-    replay_->frames = std::move(it->second);
+    frames = std::move(it->second);
     streams_.erase(it);
   }
+  StartReplay({commit.xid, commit.commit_lsn, commit.end_lsn, UnixMicros(commit.commit_time)},
+              std::move(frames), /*streamed=*/true);
   return absl::OkStatus();
+}
+
+void ChangeAssembler::StartReplay(const CommitPosition& position, FrameStore frames,
+                                  bool streamed) {
+  replay_ = std::make_unique<Replay>();
+  replay_->position = position;
+  replay_->frames = std::move(frames);
+  replay_->streamed = streamed;
 }
 
 absl::Status ChangeAssembler::Produce(size_t max, std::deque<Change>* ready) {
   size_t produced = 0;
-  std::deque<std::unique_ptr<ChangeData>> built;
+  BuiltChanges built;
   while (replay_ && produced < max) {
     Replay& r = *replay_;
     uint64_t lsn = 0;
     std::string_view payload;
     PGCDC_ASSIGN_OR_RETURN(const bool more, r.reader.Next(&lsn, &payload));
-    if (more) {
-      PGCDC_ASSIGN_OR_RETURN(PgoutputMessage message,
-                             DecodePgoutput(payload, proto_version_, r.streamed));
-      if (const auto* m = std::get_if<Relation>(&message)) {
-        relations_.Apply(*m, r.xid);
-        continue;
-      }
-      if (const auto* m = std::get_if<Type>(&message)) {
-        relations_.Apply(*m, r.xid);
-        continue;
-      }
-      // The xid keys the relations this transaction described (the stream overlay).
-      PGCDC_RETURN_IF_ERROR(BuildChanges(message, lsn, r.xid, &built));
-    }
-    while (!built.empty() || (!more && r.held)) {
+    if (!more) {
       if (r.held) {
-        ChangeData& change = *r.held;
-        change.ordinal = r.ordinal++;
-        change.commit_lsn = r.commit_lsn;
-        change.end_lsn = r.end_lsn;
-        change.xid = r.xid;
-        change.commit_time_us = r.commit_time_us;
-        change.last_in_transaction = !more && built.empty();
+        Stamp(r.position, r.ordinal++, /*last=*/true, r.held.get());
+        ready->push_back(ChangeData::Wrap(std::move(r.held)));
+      }
+      if (r.streamed) {
+        relations_.CommitStream(r.position.xid);
+      } else {
+        relations_.AbortStream(r.position.xid);
+      }
+      replay_.reset();
+      break;
+    }
+    PGCDC_ASSIGN_OR_RETURN(PgoutputMessage message,
+                           DecodePgoutput(payload, proto_version_, r.streamed));
+    if (const auto* m = std::get_if<Relation>(&message)) {
+      relations_.Apply(*m, r.position.xid);
+      continue;
+    }
+    if (const auto* m = std::get_if<Type>(&message)) {
+      relations_.Apply(*m, r.position.xid);
+      continue;
+    }
+    // The xid keys the relations this transaction described (the stream overlay).
+    built.clear();
+    PGCDC_RETURN_IF_ERROR(BuildChanges(message, lsn, r.position.xid, &built));
+    for (std::unique_ptr<ChangeData>& change : built) {
+      if (r.held) {  // not the last: another change follows it
+        Stamp(r.position, r.ordinal++, /*last=*/false, r.held.get());
         ready->push_back(ChangeData::Wrap(std::move(r.held)));
         ++produced;
       }
-      if (!built.empty()) {
-        r.held = std::move(built.front());
-        built.pop_front();
-      }
-    }
-    if (!more) {
-      if (r.streamed) {
-        relations_.CommitStream(r.xid);
-      } else {
-        relations_.AbortStream(r.xid);
-      }
-      replay_.reset();
+      r.held = std::move(change);
     }
   }
   return absl::OkStatus();
@@ -533,7 +527,7 @@ absl::Status ChangeAssembler::HandleStreamAbort(const StreamAbort& abort) {
   // covers its nested children (what the built-in apply worker does), except schema
   // messages.
   const size_t before = it->second.memory_bytes();
-  PGCDC_RETURN_IF_ERROR(it->second.DropFrom(abort.subxid, abort.xid, &IsSchemaMessage));
+  PGCDC_RETURN_IF_ERROR(it->second.DropFrom(abort.subxid, abort.xid, &IsSchemaPayload));
   buffered_bytes_ = buffered_bytes_ - before + it->second.memory_bytes();
   return absl::OkStatus();
 }

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "model/change_data.h"
@@ -36,10 +37,20 @@ struct AssemblerLimits {
 // Changes of a transaction that has not committed yet. (At namespace scope: clang
 // rejects std::optional<T>::emplace() for a nested T with default member initializers
 // inside its enclosing class.)
-struct PendingTransaction {
+// Where a transaction's changes sit: the same for all of them, known from Begin
+// (end_lsn only from the commit).
+struct CommitPosition {
   uint32_t xid = 0;
   uint64_t commit_lsn = 0;
-  int64_t commit_time = 0;
+  uint64_t end_lsn = 0;
+  int64_t commit_time_us = 0;  // Unix epoch
+};
+
+// Changes decoded from one message: one, or one per table for a Truncate.
+using BuiltChanges = absl::InlinedVector<std::unique_ptr<ChangeData>, 1>;
+
+struct PendingTransaction {
+  CommitPosition position;
   std::deque<Change> changes;
   size_t bytes = 0;         // ByteSize() of `changes`
   uint32_t delivered = 0;   // changes handed out before the Commit arrived
@@ -73,7 +84,7 @@ class ChangeAssembler {
 
   // The commit LSN of the transaction being received (between Begin and Commit).
   std::optional<uint64_t> open_commit_lsn() const {
-    return open_ ? std::optional<uint64_t>(open_->commit_lsn) : std::nullopt;
+    return open_ ? std::optional<uint64_t>(open_->position.commit_lsn) : std::nullopt;
   }
 
   // Bytes of streamed transactions held in memory, and written to spill files.
@@ -103,15 +114,15 @@ class ChangeAssembler {
   // Decodes a row, truncate or transactional message into changes (without positions).
   absl::Status BuildChanges(const PgoutputMessage& message, uint64_t lsn,
                             std::optional<uint32_t> stream_xid,
-                            std::deque<std::unique_ptr<ChangeData>>* out);
+                            BuiltChanges* out);
   template <typename RowMessage>
   absl::StatusOr<std::unique_ptr<ChangeData>> BuildRowChange(const RowMessage& message,
                                                              uint64_t lsn,
                                                              std::optional<uint32_t> stream_xid);
 
   void Append(std::unique_ptr<ChangeData> change, std::deque<Change>* ready);
-  static void Deliver(Transaction txn, uint64_t end_lsn, int64_t commit_time,
-                      std::deque<Change>* ready);
+  static void Deliver(Transaction txn, std::deque<Change>* ready);
+  void StartReplay(const CommitPosition& position, FrameStore frames, bool streamed);
 
   int proto_version_;
   AssemblerLimits limits_;

@@ -21,6 +21,10 @@ namespace pgcdc::internal {
 using WalPosition = uint64_t;
 using PgTimestamp = int64_t;
 
+// PostgreSQL timestamps count microseconds from 2000-01-01; records use the Unix epoch.
+inline constexpr int64_t kPgEpochUnixMicros = 946684800000000;
+constexpr int64_t UnixMicros(PgTimestamp t) { return t + kPgEpochUnixMicros; }
+
 // One column of a TupleData: 'n' NULL, 'u' unchanged TOAST value, 't' text, 'b' binary.
 struct TupleColumn {
   enum class Kind : char {

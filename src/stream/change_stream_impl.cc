@@ -14,8 +14,6 @@
 namespace pgcdc::internal {
 namespace {
 
-constexpr int64_t kPgEpochUnixMicros = 946684800000000;
-
 int64_t PgNow(absl::Time now) { return absl::ToUnixMicros(now) - kPgEpochUnixMicros; }
 
 // The walsender ends a session it has not heard from for wal_sender_timeout; report
