@@ -62,54 +62,39 @@ void Unescape(std::string_view field, std::string* out) {
 
 }  // namespace
 
-absl::Status SplitCopyRow(std::string_view line, size_t columns, std::vector<CopyField>* fields,
+absl::Status SplitCopyRow(std::string_view line, size_t columns, TupleData* tuple,
                           std::string* scratch) {
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-  fields->clear();
+  tuple->columns.clear();
   scratch->clear();
-  // Unescaped text is never longer than its escaped form: one reservation keeps the
-  // views into the scratch buffer valid.
+  // Unescaped text is never longer than its escaped form: with this one reservation
+  // the scratch buffer never reallocates, so views into it stay valid.
   scratch->reserve(line.size());
-  struct Escaped {
-    size_t field;
-    size_t offset;
-    size_t size;
-  };
-  Escaped escaped[64];
-  size_t escaped_count = 0;
-  std::vector<Escaped> more;
   size_t start = 0;
   for (;;) {
     const size_t tab = line.find('\t', start);
     const std::string_view raw =
         line.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
-    CopyField& field = fields->emplace_back();
+    TupleColumn& field = tuple->columns.emplace_back();
     if (raw.size() == 2 && raw[0] == '\\' && raw[1] == 'N') {
-      field.null = true;
-    } else if (std::memchr(raw.data(), '\\', raw.size()) == nullptr) {
-      field.text = raw;
+      field.kind = TupleColumn::Kind::kNull;
     } else {
-      const size_t offset = scratch->size();
-      Unescape(raw, scratch);
-      const Escaped e{fields->size() - 1, offset, scratch->size() - offset};
-      if (escaped_count < 64) {
-        escaped[escaped_count++] = e;
+      field.kind = TupleColumn::Kind::kText;
+      if (std::memchr(raw.data(), '\\', raw.size()) == nullptr) {
+        field.data = raw;
       } else {
-        more.push_back(e);
+        const size_t offset = scratch->size();
+        Unescape(raw, scratch);
+        field.data = std::string_view(*scratch).substr(offset);
       }
     }
     if (tab == std::string_view::npos) break;
     start = tab + 1;
   }
-  if (fields->size() != columns) {
-    return absl::DataLossError(absl::StrCat("a COPY row has ", fields->size(),
+  if (tuple->columns.size() != columns) {
+    return absl::DataLossError(absl::StrCat("a COPY row has ", tuple->columns.size(),
                                             " fields where ", columns, " were expected"));
   }
-  const std::string_view buffer(*scratch);
-  for (size_t i = 0; i < escaped_count; ++i) {
-    (*fields)[escaped[i].field].text = buffer.substr(escaped[i].offset, escaped[i].size);
-  }
-  for (const Escaped& e : more) (*fields)[e.field].text = buffer.substr(e.offset, e.size);
   return absl::OkStatus();
 }
 

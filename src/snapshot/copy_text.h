@@ -9,18 +9,15 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "protocol/pgoutput_messages.h"
 
 namespace pgcdc::internal {
 
-struct CopyField {
-  bool null = false;
-  std::string_view text;  // unescaped; points into the line or into the scratch buffer
-};
-
-// Splits one row (with or without its trailing newline) into exactly `columns` fields.
-// Fields without a backslash point into `line`; unescaped ones into `*scratch`, which
-// is cleared first and must outlive the fields.
-absl::Status SplitCopyRow(std::string_view line, size_t columns, std::vector<CopyField>* fields,
+// Splits one row (with or without its trailing newline) into exactly `columns` fields,
+// as the tuple of a pgoutput message would carry them (text or NULL), so that the
+// row builder decodes both alike. Fields without a backslash point into `line`;
+// unescaped ones into `*scratch`, which is cleared first and must outlive the tuple.
+absl::Status SplitCopyRow(std::string_view line, size_t columns, TupleData* tuple,
                           std::string* scratch);
 
 }  // namespace pgcdc::internal

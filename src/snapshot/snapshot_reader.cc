@@ -10,6 +10,7 @@
 #include "internal/status_macros.h"
 #include "internal/strings.h"
 #include "model/change_data.h"
+#include "model/row_builder.h"
 #include "model/value_decoder.h"
 #include "snapshot/copy_text.h"
 
@@ -324,33 +325,24 @@ absl::Status SnapshotReader::CopyChunk(PgConnection& conn, const Chunk& chunk) {
   const size_t ncols = info.columns.size();
   Batch batch{chunk.table, {}, 0, false};
   batch.rows.reserve(kBatchRows);
-  std::vector<CopyField> fields;
+  TupleData tuple;
   std::string scratch;
   uint64_t row = 0;
   const uint64_t locator_base = static_cast<uint64_t>(chunk.index) << 40;
   absl::Status status = conn.CopyOut(CopyCommand(chunk), [&](std::string_view line) {
     if (cancelled_.load(std::memory_order_relaxed)) return absl::CancelledError("snapshot canceled");
-    PGCDC_RETURN_IF_ERROR(SplitCopyRow(line, ncols, &fields, &scratch));
+    PGCDC_RETURN_IF_ERROR(SplitCopyRow(line, ncols, &tuple, &scratch));
     auto data = std::make_unique<ChangeData>();
     data->relation = table.relation;
     data->op = Operation::kRead;
     data->relation_oid = info.oid;
     data->lsn = data->commit_lsn = data->end_lsn = consistent_point_;
     data->row_locator = locator_base | row++;
-    data->new_size = static_cast<uint32_t>(ncols);
-    data->values.resize(ncols);
+    data->values.reserve(ncols);
     data->bytes.reserve(line.size());
-    for (size_t c = 0; c < ncols; ++c) {
-      data->values[c].column = static_cast<uint16_t>(c);
-      if (fields[c].null) continue;  // slots start as NULL
-      absl::Status s =
-          DecodeTextValue(info.columns[c].decode_oid, fields[c].text, ValueWriter(data.get(), c));
-      if (!s.ok()) {
-        return absl::DataLossError(absl::StrCat("column \"", info.columns[c].name, "\" of ",
-                                                info.schema, ".", info.table, ": ",
-                                                s.message()));
-      }
-    }
+    PGCDC_ASSIGN_OR_RETURN(RowSlots row, BuildRow(info, tuple, /*key_only=*/false, data.get()));
+    data->new_first = row.first;
+    data->new_size = row.size;
     batch.rows.push_back(ChangeData::Wrap(std::move(data)));
     batch.bytes += static_cast<int64_t>(line.size());
     if (batch.rows.size() >= kBatchRows || batch.bytes >= kBatchBytes) {
