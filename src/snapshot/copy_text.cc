@@ -14,14 +14,17 @@ int HexDigit(char c) {
   return -1;
 }
 
-// Appends the unescaped form of `field` (which contains a backslash) to `out`.
-void Unescape(std::string_view field, std::string* out) {
+// Appends the unescaped form of `field` (which contains a backslash) to `out`. False
+// for a backslash that ends the field: COPY TO escapes every backslash it writes
+// (CopyAttributeOutText), so that is damaged input, not data.
+bool Unescape(std::string_view field, std::string* out) {
   for (size_t i = 0; i < field.size(); ++i) {
     const char c = field[i];
-    if (c != '\\' || i + 1 == field.size()) {
+    if (c != '\\') {
       out->push_back(c);
       continue;
     }
+    if (i + 1 == field.size()) return false;
     const char e = field[++i];
     switch (e) {
       case 'b': out->push_back('\b'); break;
@@ -58,6 +61,7 @@ void Unescape(std::string_view field, std::string* out) {
         }
     }
   }
+  return true;
 }
 
 }  // namespace
@@ -84,7 +88,10 @@ absl::Status SplitCopyRow(std::string_view line, size_t columns, TupleData* tupl
         field.data = raw;
       } else {
         const size_t offset = scratch->size();
-        Unescape(raw, scratch);
+        if (!Unescape(raw, scratch)) {
+          return absl::DataLossError(absl::StrCat("a COPY row ends field ", tuple->columns.size(),
+                                                  " with a lone backslash"));
+        }
         field.data = std::string_view(*scratch).substr(offset);
       }
     }

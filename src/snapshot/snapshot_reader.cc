@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "internal/logging.h"
@@ -11,7 +10,6 @@
 #include "internal/strings.h"
 #include "model/change_data.h"
 #include "model/row_builder.h"
-#include "model/value_decoder.h"
 #include "snapshot/copy_text.h"
 
 namespace pgcdc::internal {
@@ -22,16 +20,6 @@ namespace {
 constexpr size_t kBatchRows = 512;
 constexpr int64_t kBatchBytes = 256 << 10;
 constexpr int64_t kMaxQueueBytes = 16 << 20;
-// Tables from kSplitBlocks on are copied in block ranges of at least kMinChunkBlocks
-// (8 kB blocks: 16 MB and 8 MB), about four per reader, so readers share big tables.
-constexpr int64_t kSplitBlocks = 2048;
-constexpr int64_t kMinChunkBlocks = 1024;
-
-int64_t ToInt64(const std::optional<std::string>& text, int64_t fallback) {
-  int64_t value = fallback;
-  if (text && !absl::SimpleAtoi(*text, &value)) value = fallback;
-  return value;
-}
 
 }  // namespace
 
@@ -67,6 +55,7 @@ absl::StatusOr<bool> SnapshotReader::Prepare(PgConnection& conn, bool slot_exist
           "or drop the slot if it is unused: SELECT pg_drop_replication_slot('", slot_name_,
           "')"));
     }
+    PGCDC_RETURN_IF_ERROR(CheckColumnLists(conn));
     return true;
   }
   const std::string marker = MarkerSlotName(slot_name_);
@@ -82,6 +71,8 @@ absl::StatusOr<bool> SnapshotReader::Prepare(PgConnection& conn, bool slot_exist
                      "again)"));
     return false;
   }
+  // Before any slot is created or dropped; Plan() checks again inside the snapshot.
+  PGCDC_RETURN_IF_ERROR(CheckColumnLists(conn));
   if (slot_exists) {
     Log(log_sink_, LogLevel::kWarning,
         absl::StrCat("the initial snapshot of slot ", slot_name_,
@@ -126,183 +117,6 @@ absl::Status SnapshotReader::Import(const std::string& snapshot_name,
                    tables_.size(), " tables (about ", rows, " rows) in ", chunks_.size(),
                    " chunks with ", readers_, " readers"));
   return absl::OkStatus();
-}
-
-absl::Status SnapshotReader::Plan(PgConnection& conn) {
-  std::vector<std::string> literals;
-  for (const std::string& p : publications_) literals.push_back(conn.QuoteLiteral(p));
-  const std::string pubs = absl::StrJoin(literals, ",");
-  // Row filters (PG15) are OR-ed across publications; a publication without one for
-  // the table (or FOR ALL TABLES / TABLES IN SCHEMA) means no filter (pgoutput.md §11).
-  const bool pg15 = conn.server_version() >= 150000;
-  PGCDC_ASSIGN_OR_RETURN(
-      QueryResult r,
-      conn.Query(absl::StrCat(
-          "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relreplident, "
-          "c.reltuples::bigint, pg_catalog.pg_relation_size(c.oid), "
-          "current_setting('block_size')::bigint, "
-          "pg_catalog.has_table_privilege(c.oid, 'SELECT'), ",
-          pg15 ? "bool_or(pt.rowfilter IS NULL), "
-                 "string_agg('(' || pt.rowfilter || ')', ' OR ') "
-               : "true, NULL ",
-          "FROM pg_catalog.pg_publication_tables pt "
-          "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
-          "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename "
-          "WHERE pt.pubname IN (", pubs, ") GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 7 DESC, 1")));
-  std::vector<uint32_t> oids;
-  std::vector<std::string> denied;
-  std::vector<std::shared_ptr<RelationInfo>> relations;
-  for (const auto& row : r.rows) {
-    auto info = std::make_shared<RelationInfo>();
-    info->oid = static_cast<uint32_t>(ToInt64(row[0], 0));
-    info->schema = row[1].value_or("");
-    info->table = row[2].value_or("");
-    info->replica_identity = row[4].value_or("d")[0];
-    const std::string quoted =
-        absl::StrCat(conn.QuoteIdentifier(info->schema), ".", conn.QuoteIdentifier(info->table));
-    if (row[8].value_or("f") != "t") denied.push_back(quoted);
-    Table& t = tables_.emplace_back();
-    t.relkind = row[3].value_or("r")[0];
-    t.copy_source = t.relkind == 'p' ? quoted : absl::StrCat("ONLY ", quoted);
-    if (row[9].value_or("t") != "t") t.row_filter = row[10].value_or("");
-    const int64_t block_size = std::max<int64_t>(1, ToInt64(row[7], 8192));
-    const int64_t bytes = ToInt64(row[6], -1);
-    t.blocks = bytes < 0 ? 0 : (bytes + block_size - 1) / block_size;
-    t.progress.schema = info->schema;
-    t.progress.table = info->table;
-    t.progress.rows_estimate = ToInt64(row[5], -1);
-    t.progress.bytes_estimate = t.relkind == 'p' ? -1 : bytes;
-    oids.push_back(info->oid);
-    relations.push_back(std::move(info));
-  }
-  if (!denied.empty()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "the initial snapshot needs SELECT on the published tables ",
-        absl::StrJoin(denied, ", "), ": GRANT SELECT ON ", absl::StrJoin(denied, ", "),
-        " TO <the role in the DSN>"));
-  }
-  if (oids.empty()) return absl::OkStatus();
-  // Like pg_dump: TRUNCATE and ALTER TABLE are not MVCC-safe, so keep them out until the
-  // snapshot ends (the lock lasts as long as this reader's transaction).
-  std::vector<std::string> names;
-  for (const auto& rel : relations) {
-    names.push_back(
-        absl::StrCat(conn.QuoteIdentifier(rel->schema), ".", conn.QuoteIdentifier(rel->table)));
-  }
-  PGCDC_RETURN_IF_ERROR(
-      conn.Exec(absl::StrCat("LOCK TABLE ", absl::StrJoin(names, ", "), " IN ACCESS SHARE MODE")));
-  PGCDC_RETURN_IF_ERROR(LoadColumns(conn, oids, pubs, &relations));
-  for (size_t i = 0; i < tables_.size(); ++i) {
-    std::vector<std::string> names;
-    for (const RelationInfo::Column& c : relations[i]->columns) {
-      names.push_back(conn.QuoteIdentifier(c.name));
-    }
-    tables_[i].columns = absl::StrJoin(names, ", ");
-    tables_[i].relation = std::move(relations[i]);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status SnapshotReader::LoadColumns(PgConnection& conn, const std::vector<uint32_t>& oids,
-                                         const std::string& pubs,
-                                         std::vector<std::shared_ptr<RelationInfo>>* relations) {
-  // The columns pgoutput sends: not dropped, not generated, in the publications'
-  // column lists (attnames lists every column when a publication has no list); the
-  // key flag as in its Relation message: replica identity columns, all for FULL.
-  const bool pg15 = conn.server_version() >= 150000;
-  PGCDC_ASSIGN_OR_RETURN(
-      QueryResult r,
-      conn.Query(absl::StrCat(
-          "SELECT a.attrelid, a.attname, a.atttypid, "
-          "coalesce(c.relreplident = 'f' OR a.attnum = ANY(i.indkey), false) "
-          "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-          "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-          "LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND "
-          "((c.relreplident = 'd' AND i.indisprimary) OR "
-          "(c.relreplident = 'i' AND i.indisreplident)) "
-          "WHERE a.attrelid IN (", absl::StrJoin(oids, ","), ") AND a.attnum > 0 AND NOT "
-          "a.attisdropped AND a.attgenerated = '' ",
-          pg15 ? absl::StrCat("AND EXISTS (SELECT 1 FROM pg_catalog.pg_publication_tables pt "
-                              "WHERE pt.pubname IN (", pubs, ") AND pt.schemaname = n.nspname "
-                              "AND pt.tablename = c.relname AND a.attname = ANY(pt.attnames)) ")
-               : "",
-          "ORDER BY a.attrelid, a.attnum")));
-  std::vector<uint32_t> custom_types;
-  for (const auto& row : r.rows) {
-    const uint32_t oid = static_cast<uint32_t>(ToInt64(row[0], 0));
-    const uint32_t type = static_cast<uint32_t>(ToInt64(row[2], 0));
-    for (auto& rel : *relations) {
-      if (rel->oid != oid) continue;
-      // OIDs below 10000 are built-in types, decoded by their own OID (as the stream).
-      rel->columns.push_back({row[1].value_or(""), type, type < 10000 ? type : 0,
-                              row[3].value_or("f") == "t"});
-      if (type >= 10000) custom_types.push_back(type);
-    }
-  }
-  if (custom_types.empty()) return absl::OkStatus();
-  // A domain is decoded as its (built-in) base type, like the stream does with the
-  // Type message pgoutput sends for it; other user types stay text.
-  PGCDC_ASSIGN_OR_RETURN(
-      QueryResult types,
-      conn.Query(absl::StrCat(
-          "WITH RECURSIVE b(oid, base, depth) AS (SELECT oid, oid, 0 FROM pg_catalog.pg_type "
-          "WHERE oid IN (", absl::StrJoin(custom_types, ","), ") UNION ALL SELECT b.oid, "
-          "t.typbasetype, b.depth + 1 FROM b JOIN pg_catalog.pg_type t ON t.oid = b.base "
-          "WHERE t.typtype = 'd' AND b.depth < 32) "
-          "SELECT DISTINCT ON (b.oid) b.oid, t.typnamespace = 'pg_catalog'::regnamespace, "
-          "t.typname FROM b JOIN pg_catalog.pg_type t ON t.oid = b.base "
-          "ORDER BY b.oid, b.depth DESC")));
-  for (const auto& row : types.rows) {
-    const uint32_t type = static_cast<uint32_t>(ToInt64(row[0], 0));
-    uint32_t decode = 0;
-    if (row[1].value_or("f") == "t") decode = BuiltinTypeOidByName(row[2].value_or("")).value_or(0);
-    for (auto& rel : *relations) {
-      for (RelationInfo::Column& c : rel->columns) {
-        if (c.type_oid == type) c.decode_oid = decode;
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
-void SnapshotReader::PlanChunks() {
-  // Largest tables first (Plan sorted them): their chunks start early, small tables
-  // fill in at the end, so readers finish at about the same time.
-  for (size_t i = 0; i < tables_.size(); ++i) {
-    Table& t = tables_[i];
-    const bool split = t.relkind == 'r' && readers_ > 1 && t.blocks >= kSplitBlocks;
-    if (!split) {
-      chunks_.push_back({i, 0, -1, -1});
-      t.chunks = 1;
-      continue;
-    }
-    const int64_t per_chunk =
-        std::max(kMinChunkBlocks, (t.blocks + readers_ * 4 - 1) / (readers_ * 4));
-    uint32_t index = 0;
-    for (int64_t first = 0; first < t.blocks; first += per_chunk) {
-      // The last range is open: the table may have grown since its size was read
-      // (rows there are invisible to the snapshot, but cost nothing to skip).
-      const int64_t end = first + per_chunk >= t.blocks ? -1 : first + per_chunk;
-      chunks_.push_back({i, index++, first, end});
-    }
-    t.chunks = static_cast<int>(index);
-  }
-}
-
-std::string SnapshotReader::CopyCommand(const Chunk& chunk) const {
-  const Table& t = tables_[chunk.table];
-  std::vector<std::string> where;
-  // PG14+ scans `ctid >= '(a,0)' AND ctid < '(b,0)'` with a TID range scan.
-  if (chunk.first_block >= 0) where.push_back(absl::StrCat("ctid >= '(", chunk.first_block, ",0)'"));
-  if (chunk.end_block >= 0) where.push_back(absl::StrCat("ctid < '(", chunk.end_block, ",0)'"));
-  if (!t.row_filter.empty()) where.push_back(absl::StrCat("(", t.row_filter, ")"));
-  if (where.empty() && t.relkind == 'r') {
-    // The plain form is the fastest: no executor between the heap and COPY.
-    return absl::StrCat("COPY ", t.copy_source.substr(5), " (", t.columns, ") TO STDOUT");
-  }
-  return absl::StrCat("COPY (SELECT ", t.columns, " FROM ", t.copy_source,
-                      where.empty() ? "" : " WHERE ", absl::StrJoin(where, " AND "),
-                      ") TO STDOUT");
 }
 
 void SnapshotReader::ReaderLoop(PgConnection* conn) {

@@ -74,7 +74,15 @@ class SnapshotReader final : public SnapshotSetup {
     std::string columns;      // quoted, comma-separated
     std::string row_filter;   // empty: none
     char relkind = 'r';
+    int64_t block_size = 8192;
     int64_t blocks = 0;
+    // A partitioned table (published through its root) is copied leaf by leaf.
+    struct Leaf {
+      std::string source;  // "ONLY s.leaf"
+      char relkind = 'r';
+      int64_t blocks = 0;
+    };
+    std::vector<Leaf> leaves;
     int chunks = 0;
     TableSnapshotProgress progress;  // consumer side
     int chunks_done = 0;             // consumer side
@@ -82,6 +90,7 @@ class SnapshotReader final : public SnapshotSetup {
   struct Chunk {
     size_t table = 0;
     uint32_t index = 0;
+    int leaf = -1;             // -1: the table itself, else Table::leaves[leaf]
     int64_t first_block = -1;  // -1: the whole table
     int64_t end_block = -1;    // -1: to the end
   };
@@ -92,11 +101,18 @@ class SnapshotReader final : public SnapshotSetup {
     bool chunk_end = false;
   };
 
+  // Planning (snapshot_plan.cc).
+  absl::Status CheckColumnLists(PgConnection& conn);
   absl::Status Plan(PgConnection& conn);
-  absl::Status LoadColumns(PgConnection& conn, const std::vector<uint32_t>& oids,
-                           const std::string& publications,
+  absl::Status LockTables(PgConnection& conn,
+                          const std::vector<std::shared_ptr<RelationInfo>>& relations);
+  absl::Status LoadColumns(PgConnection& conn, const std::string& publications,
                            std::vector<std::shared_ptr<RelationInfo>>* relations);
+  absl::Status ResolveCustomTypes(PgConnection& conn, const std::vector<uint32_t>& custom_types,
+                                  std::vector<std::shared_ptr<RelationInfo>>* relations);
+  absl::Status LoadLeaves(PgConnection& conn);
   void PlanChunks();
+  void AddChunks(size_t table, int leaf, char relkind, int64_t blocks, uint32_t* index);
   std::string CopyCommand(const Chunk& chunk) const;
   void ReaderLoop(PgConnection* conn);
   absl::Status CopyChunk(PgConnection& conn, const Chunk& chunk);
