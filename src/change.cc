@@ -183,6 +183,19 @@ std::string Change::id() const {
     AppendHex(d.row_locator, 16, &id);
     return id;
   }
+  // The outcome of a prepared transaction: its own WAL record identifies it. ("C" and
+  // "R" are not hex digits: no clash with "<commit_lsn>-<ordinal>", and "RP" none with
+  // a snapshot row's "R<oid>".)
+  if (d.op == Operation::kCommitPrepared) {
+    AppendHex(d.commit_lsn, 16, &id);
+    id.append("-CP");
+    return id;
+  }
+  if (d.op == Operation::kRollbackPrepared) {
+    AppendHex(d.end_lsn, 16, &id);
+    id.append("-RP");
+    return id;
+  }
   // "<commit_lsn>-<ordinal>": the same transaction replayed after a restart has the same
   // commit LSN and the same changes in the same order, so the id is stable; commit LSNs
   // are unique per transaction, so it is unique. Fixed width keeps ids sortable.
@@ -225,6 +238,11 @@ int64_t Change::commit_time_us() const { return data().commit_time_us; }
 uint32_t Change::ordinal() const { return data().ordinal; }
 bool Change::last_in_transaction() const { return data().last_in_transaction; }
 
+std::string_view Change::gid() const {
+  const ChangeData& d = data();
+  return d.gid ? std::string_view(*d.gid) : std::string_view();
+}
+
 std::string_view Change::message_prefix() const {
   const ChangeData& d = data();
   if (d.op != Operation::kMessage) return {};
@@ -263,6 +281,10 @@ std::string_view OperationName(Operation op) {
       return "message";
     case Operation::kRead:
       return "read";
+    case Operation::kCommitPrepared:
+      return "commit_prepared";
+    case Operation::kRollbackPrepared:
+      return "rollback_prepared";
   }
   return "unspecified";
 }

@@ -155,6 +155,7 @@ void Change::ToProto(v1::Change* out) const {
     out->mutable_truncate()->set_restart_identity(truncate_restart_identity());
   }
   out->set_relation_oid(relation_oid());
+  internal::SetBytes(gid(), out->mutable_gid());
 }
 
 v1::Change Change::ToProto() const {

@@ -26,13 +26,15 @@ absl::Status MovedFrom() {
 }  // namespace
 
 absl::StatusOr<std::optional<Change>> ChangeStream::Next() {
-  if (!impl_) return MovedFrom();
-  return impl_->Poll(absl::InfiniteFuture());
+  return Poll(absl::InfiniteDuration());
 }
 
 absl::StatusOr<std::optional<Change>> ChangeStream::Poll(absl::Duration timeout) {
   if (!impl_) return MovedFrom();
-  return impl_->Poll(absl::Now() + timeout);
+  // absl::Now() + InfiniteDuration() is InfiniteFuture().
+  absl::StatusOr<std::optional<Change>> change = impl_->Poll(absl::Now() + timeout);
+  if (change.ok() && change->has_value()) impl_->CountDelivered(**change);
+  return change;
 }
 
 bool ChangeStream::done() const { return !impl_ || impl_->done(); }
@@ -50,5 +52,6 @@ Lsn ChangeStream::acked_lsn() const { return impl_ ? impl_->acked_lsn() : Lsn();
 Lsn ChangeStream::confirmed_flush_lsn() const {
   return impl_ ? impl_->confirmed_flush_lsn() : Lsn();
 }
+StreamStats ChangeStream::stats() const { return impl_ ? impl_->stats() : StreamStats(); }
 
 }  // namespace pgcdc

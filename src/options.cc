@@ -74,6 +74,12 @@ absl::Status Validate(const StreamOptions& options) {
   if (options.idle_timeout && *options.idle_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("idle_timeout must be positive");
   }
+  if (options.deliver_prepared == PreparedDelivery::kAtPrepare && !options.two_phase) {
+    return absl::InvalidArgumentError(
+        "delivering prepared transactions at PREPARE (deliver_prepared) needs two_phase: "
+        "without it the server sends a prepared transaction only at COMMIT PREPARED. "
+        "Turn two_phase on");
+  }
   return ValidateSnapshot(options);
 }
 

@@ -32,6 +32,10 @@ enum class Operation : uint8_t {
   kTruncate = 4,
   kMessage = 5,
   kRead = 6,  // a row of an initial snapshot
+  // The outcome of a prepared transaction delivered at its PREPARE
+  // (PreparedDelivery::kAtPrepare): a record without rows, carrying gid() and xid().
+  kCommitPrepared = 7,
+  kRollbackPrepared = 8,
 };
 
 // Same numbers as pgcdc.v1.OldRowKind.
@@ -221,6 +225,9 @@ class Change {
   // "<lsn>-M" for a non-transactional message, and for a snapshot row (op kRead)
   // "<consistent point>-R<relation oid as 8 hex digits>-<locator as 16 hex digits>",
   // unique within its snapshot (a restarted snapshot has a new consistent point).
+  // A change delivered at PREPARE has the PREPARE record's start as commit_lsn; the
+  // outcome records are "<commit_lsn>-CP" (kCommitPrepared) and "<end_lsn>-RP"
+  // (kRollbackPrepared: the server sends only the end of that record).
   std::string id() const;
   Operation op() const;
   std::string_view schema() const;  // empty for messages
@@ -237,6 +244,11 @@ class Change {
   int64_t commit_time_us() const;  // microseconds since the Unix epoch, UTC
   uint32_t ordinal() const;        // 0-based position of the change in its transaction
   bool last_in_transaction() const;
+  // The global identifier of a two-phase transaction (PREPARE TRANSACTION 'gid'), set
+  // on changes delivered at PREPARE, which are not committed yet, and on the
+  // kCommitPrepared / kRollbackPrepared records that tell their outcome. Empty
+  // otherwise (also for a prepared transaction delivered at COMMIT PREPARED).
+  std::string_view gid() const;
 
   // op() == kMessage (pg_logical_emit_message).
   std::string_view message_prefix() const;
@@ -259,7 +271,8 @@ class Change {
   std::unique_ptr<internal::ChangeData> data_;
 };
 
-// "insert", "update", "delete", "truncate", "message", "read".
+// "insert", "update", "delete", "truncate", "message", "read", "commit_prepared",
+// "rollback_prepared".
 std::string_view OperationName(Operation op);
 
 // One compact JSON object (no trailing newline), the format of `pgcdc stream`:

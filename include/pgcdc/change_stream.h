@@ -9,6 +9,7 @@
 #include "pgcdc/change.h"
 #include "pgcdc/lsn.h"
 #include "pgcdc/options.h"
+#include "pgcdc/stats.h"
 
 namespace pgcdc {
 namespace internal {
@@ -42,7 +43,7 @@ class ChangeStreamImpl;
 // the connection out (wal_sender_timeout) by reporting the already-confirmed position;
 // it never calls user code except the log sink.
 //
-// Thread safety: not thread-safe, except Cancel().
+// Thread safety: not thread-safe, except Cancel() and stats().
 class ChangeStream {
  public:
   // Connects, checks the server, slot and publications, and starts replication.
@@ -79,6 +80,11 @@ class ChangeStream {
 
   Lsn acked_lsn() const;             // what the application acknowledged (flushable)
   Lsn confirmed_flush_lsn() const;   // last position reported to the server
+
+  // Memory, spill and delivery counters (pgcdc/stats.h). Callable from any thread,
+  // also while Next() blocks in another; each value is current, the set is not one
+  // instant's snapshot.
+  StreamStats stats() const;
 
  private:
   explicit ChangeStream(std::unique_ptr<internal::ChangeStreamImpl> impl);

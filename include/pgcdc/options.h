@@ -14,6 +14,21 @@
 
 namespace pgcdc {
 
+// When the changes of a prepared transaction (PREPARE TRANSACTION, two_phase) reach
+// the application.
+enum class PreparedDelivery {
+  // At COMMIT PREPARED, as one committed transaction; nothing at ROLLBACK PREPARED.
+  kAtCommit,
+  // At PREPARE, before the outcome is known: each change carries the transaction's
+  // gid() and the PREPARE's positions (commit_lsn() is where the PREPARE record
+  // starts, end_lsn() where it ends, commit_time_us() the prepare time). The outcome
+  // follows later as a record of its own, op kCommitPrepared or kRollbackPrepared
+  // with the same gid() and xid(), also when the PREPARE was delivered in an earlier
+  // session. Acknowledging the prepared transaction's last change lets the slot move
+  // past the PREPARE: the server then sends only the outcome for it.
+  kAtPrepare,
+};
+
 struct StreamOptions {
   // libpq connection string, URI ("postgresql://cdc@db/app") or key=value. pgcdc adds
   // replication=database and pins the output settings (DateStyle, TimeZone, ...).
@@ -55,6 +70,10 @@ struct StreamOptions {
   // must have been created with two_phase (create_slot does it when this is set).
   // Off: the server sends a prepared transaction at COMMIT PREPARED, as an ordinary one.
   bool two_phase = false;
+  // With two_phase: deliver prepared transactions at COMMIT PREPARED (the default) or
+  // at PREPARE, followed by their outcome (see PreparedDelivery). kAtPrepare requires
+  // two_phase.
+  PreparedDelivery deliver_prepared = PreparedDelivery::kAtCommit;
 
   // Initial snapshot of the published tables (pgcdc/snapshot.h). kInitial and
   // kInitialOnly create the slot themselves (whatever create_slot says) and cannot be

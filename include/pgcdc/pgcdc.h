@@ -8,6 +8,7 @@
 #include "pgcdc/logging.h"
 #include "pgcdc/lsn.h"
 #include "pgcdc/options.h"
+#include "pgcdc/stats.h"
 #include "pgcdc/status.h"
 #include "pgcdc/v1/change.pb.h"  // Change::ToProto()
 #include "pgcdc/version.h"

@@ -48,6 +48,7 @@ bool IsSchemaMessage(const PgoutputMessage& message) {
 
 // Every change of a transaction carries its position; `ordinal` is its place in it.
 void Stamp(const CommitPosition& position, uint32_t ordinal, bool last, ChangeData* change) {
+  change->gid = position.gid;
   change->ordinal = ordinal;
   change->commit_lsn = position.commit_lsn;
   change->end_lsn = position.end_lsn;
@@ -77,29 +78,68 @@ struct ChangeAssembler::Replay {
   FrameStore::Reader reader{&frames};  // Replay lives behind a pointer: never moves
   uint32_t ordinal = 0;
   std::unique_ptr<ChangeData> held;  // one change of lookahead: is it the last?
-  // Streamed: its messages carry xids, and its Relation messages count for the
-  // session from its commit on. Otherwise (a prepared transaction sent as one block)
-  // neither.
+  // Streamed: its messages carry xids. Otherwise it is a prepared transaction sent as
+  // one block.
   bool streamed = true;
+  Overlay overlay = Overlay::kCommit;
 };
 
-ChangeAssembler::ChangeAssembler(int proto_version, AssemblerLimits limits)
-    : proto_version_(proto_version), limits_(std::move(limits)) {}
+ChangeAssembler::ChangeAssembler(int proto_version, AssemblerLimits limits,
+                                 PreparedDelivery prepared)
+    : proto_version_(proto_version), limits_(std::move(limits)), prepared_delivery_(prepared) {}
 ChangeAssembler::~ChangeAssembler() = default;
-
-uint64_t ChangeAssembler::spilled_bytes() const {
-  uint64_t total = 0;
-  for (const auto& [xid, store] : streams_) total += store.size_bytes() - store.memory_bytes();
-  return total;
-}
 
 absl::Status ChangeAssembler::Process(const XLogData& frame, std::deque<Change>* ready) {
   if (replay_) {
     return absl::InternalError("ChangeAssembler::Process while a transaction is replayed");
   }
-  PGCDC_ASSIGN_OR_RETURN(PgoutputMessage message,
-                         DecodePgoutput(frame.payload, proto_version_, in_stream_));
-  return Handle(message, frame, ready);
+  absl::StatusOr<PgoutputMessage> message =
+      DecodePgoutput(frame.payload, proto_version_, in_stream_);
+  absl::Status status = message.ok() ? Handle(*message, frame, ready) : message.status();
+  PublishStats();
+  return status;
+}
+
+template <typename Op>
+absl::Status ChangeAssembler::Account(FrameStore& store, Op op) {
+  const size_t memory = store.memory_bytes();
+  const uint64_t file = store.file_bytes();
+  const uint64_t written = store.bytes_written();
+  const bool spilled = store.spilled();
+  absl::Status status = op();
+  buffered_bytes_ = buffered_bytes_ - memory + store.memory_bytes();
+  spill_file_bytes_ = spill_file_bytes_ - file + store.file_bytes();
+  spilled_bytes_total_ += store.bytes_written() - written;
+  if (!spilled && store.spilled()) ++transactions_spilled_;
+  return status;
+}
+
+void ChangeAssembler::Release(const FrameStore& store) {
+  buffered_bytes_ -= store.memory_bytes();
+  spill_file_bytes_ -= store.file_bytes();
+}
+
+void ChangeAssembler::PublishStats() {
+  // Between messages: a transaction sent whole holds its decoded changes (bounded by
+  // Append), streamed and prepared ones their raw messages (bounded by LimitMemory).
+  const uint64_t buffered = buffered_bytes_ + (open_ ? open_->bytes : 0);
+  published_buffered_.store(buffered, std::memory_order_relaxed);
+  if (buffered > published_peak_.load(std::memory_order_relaxed)) {
+    published_peak_.store(buffered, std::memory_order_relaxed);
+  }
+  published_spill_file_.store(spill_file_bytes_, std::memory_order_relaxed);
+  published_spilled_total_.store(spilled_bytes_total_, std::memory_order_relaxed);
+  published_transactions_spilled_.store(transactions_spilled_, std::memory_order_relaxed);
+}
+
+AssemblerStats ChangeAssembler::stats() const {
+  AssemblerStats stats;
+  stats.buffered_bytes = published_buffered_.load(std::memory_order_relaxed);
+  stats.peak_buffered_bytes = published_peak_.load(std::memory_order_relaxed);
+  stats.spill_file_bytes = published_spill_file_.load(std::memory_order_relaxed);
+  stats.spilled_bytes_total = published_spilled_total_.load(std::memory_order_relaxed);
+  stats.transactions_spilled = published_transactions_spilled_.load(std::memory_order_relaxed);
+  return stats;
 }
 
 absl::Status ChangeAssembler::Handle(const PgoutputMessage& message, const XLogData& frame,
@@ -140,86 +180,15 @@ absl::Status ChangeAssembler::Handle(const PgoutputMessage& message, const XLogD
   if (const auto* m = std::get_if<StreamCommit>(&message)) return HandleStreamCommit(*m);
   if (const auto* m = std::get_if<StreamAbort>(&message)) return HandleStreamAbort(*m);
   if (const auto* m = std::get_if<BeginPrepare>(&message)) return HandleBeginPrepare(*m);
-  if (const auto* m = std::get_if<StreamPrepare>(&message)) return HandlePrepare(*m, true);
-  if (const auto* m = std::get_if<Prepare>(&message)) return HandlePrepare(*m, false);
-  if (const auto* m = std::get_if<CommitPrepared>(&message)) return HandleCommitPrepared(*m);
+  if (const auto* m = std::get_if<StreamPrepare>(&message)) return HandlePrepare(*m, true, ready);
+  if (const auto* m = std::get_if<Prepare>(&message)) return HandlePrepare(*m, false, ready);
+  if (const auto* m = std::get_if<CommitPrepared>(&message)) {
+    return HandleCommitPrepared(*m, ready);
+  }
   if (const auto* m = std::get_if<RollbackPrepared>(&message)) {
-    return HandleRollbackPrepared(*m);
+    return HandleRollbackPrepared(*m, ready);
   }
   return absl::InternalError("unhandled pgoutput message");
-}
-
-absl::Status ChangeAssembler::HandleBeginPrepare(const BeginPrepare& begin) {
-  if (open_ || in_stream_ || prepare_block_) {
-    return absl::DataLossError("pgoutput Begin Prepare inside an unfinished transaction");
-  }
-  prepare_block_ = std::make_unique<Prepared>();
-  prepare_block_->xid = begin.xid;
-  prepare_block_->prepare_lsn = begin.prepare_lsn;
-  prepare_block_gid_ = begin.gid;
-  return absl::OkStatus();
-}
-
-absl::Status ChangeAssembler::HandlePrepare(const Prepare& prepare, bool streamed) {
-  Prepared txn;
-  if (streamed) {  // Stream Prepare: the streamed transaction's chunks are complete
-    if (in_stream_ || open_ || prepare_block_) {
-      return absl::DataLossError("pgoutput Stream Prepare inside a block or transaction");
-    }
-    txn.streamed = true;
-    if (auto it = streams_.find(prepare.xid); it != streams_.end()) {
-      txn.frames = std::move(it->second);
-      streams_.erase(it);
-    }
-  } else {
-    if (!prepare_block_ || prepare_block_->xid != prepare.xid) {
-      return absl::DataLossError("pgoutput Prepare without its Begin Prepare");
-    }
-    txn = std::move(*prepare_block_);
-    prepare_block_.reset();
-  }
-  txn.xid = prepare.xid;
-  txn.prepare_lsn = prepare.prepare_lsn;
-  // A gid prepared again (after a restart re-sent it) replaces the stale copy.
-  prepared_.insert_or_assign(prepare.gid, std::move(txn));
-  return LimitMemory();
-}
-
-absl::Status ChangeAssembler::HandleCommitPrepared(const CommitPrepared& commit) {
-  auto it = prepared_.find(commit.gid);
-  if (it == prepared_.end()) {
-    return absl::DataLossError(absl::StrCat(
-        "COMMIT PREPARED of \"", commit.gid, "\" arrived but its PREPARE was not received: "
-        "the slot was confirmed past the PREPARE by another consumer or without two_phase"));
-  }
-  buffered_bytes_ -= it->second.frames.memory_bytes();
-  // A streamed transaction's Relation messages were only stored: apply them for the
-  // session once it committed. Otherwise they were applied on arrival already.
-  StartReplay({it->second.xid, commit.commit_lsn, commit.end_lsn,
-               UnixMicros(commit.commit_time)},
-              std::move(it->second.frames), it->second.streamed);
-  prepared_.erase(it);
-  return absl::OkStatus();
-}
-
-absl::Status ChangeAssembler::HandleRollbackPrepared(const RollbackPrepared& rollback) {
-  if (auto it = prepared_.find(rollback.gid); it != prepared_.end()) {
-    buffered_bytes_ -= it->second.frames.memory_bytes();
-    if (it->second.streamed) relations_.AbortStream(it->second.xid);
-    prepared_.erase(it);
-  }
-  return absl::OkStatus();
-}
-
-std::optional<uint64_t> ChangeAssembler::hold_lsn() const {
-  std::optional<uint64_t> hold;
-  for (const auto& [gid, txn] : prepared_) {
-    if (!hold || txn.prepare_lsn < *hold) hold = txn.prepare_lsn;
-  }
-  if (prepare_block_ && (!hold || prepare_block_->prepare_lsn < *hold)) {
-    hold = prepare_block_->prepare_lsn;
-  }
-  return hold;
 }
 
 absl::Status ChangeAssembler::HandleBegin(const Begin& begin) {
@@ -234,7 +203,8 @@ absl::Status ChangeAssembler::HandleBegin(const Begin& begin) {
 }
 
 absl::Status ChangeAssembler::HandleCommit(const Commit& commit, std::deque<Change>* ready) {
-  if (!open_) return absl::DataLossError("pgoutput Commit without Begin");
+  // (A transaction opened by Begin Prepare ends with Prepare, never with Commit.)
+  if (!open_ || open_->position.gid) return absl::DataLossError("pgoutput Commit without Begin");
   if (commit.commit_lsn != open_->position.commit_lsn) {
     return absl::DataLossError(absl::StrCat("pgoutput Commit LSN ", commit.commit_lsn,
                                             " differs from its Begin's ",
@@ -394,7 +364,7 @@ absl::Status ChangeAssembler::HandleStreamStart(const StreamStart& start) {
     // A first segment after a reconnect re-sends the transaction from its start:
     // anything buffered from the old session is stale (§4.8).
     if (auto it = streams_.find(start.xid); it != streams_.end()) {
-      buffered_bytes_ -= it->second.memory_bytes();
+      Release(it->second);
       streams_.erase(it);
     }
     relations_.AbortStream(start.xid);
@@ -418,9 +388,8 @@ absl::Status ChangeAssembler::Buffer(const PgoutputMessage& message, const XLogD
     target = &prepare_block_->frames;
   }
   FrameStore& store = *target;
-  const size_t before = store.memory_bytes();
-  PGCDC_RETURN_IF_ERROR(store.Append(frame.data_start, subxid, frame.payload));
-  buffered_bytes_ = buffered_bytes_ - before + store.memory_bytes();
+  PGCDC_RETURN_IF_ERROR(
+      Account(store, [&] { return store.Append(frame.data_start, subxid, frame.payload); }));
   return LimitMemory();
 }
 
@@ -435,9 +404,7 @@ absl::Status ChangeAssembler::LimitMemory() {
     for (auto& [gid, txn] : prepared_) consider(txn.frames);
     if (prepare_block_) consider(prepare_block_->frames);
     if (largest == nullptr || largest->memory_bytes() == 0) break;
-    const size_t before = largest->memory_bytes();
-    PGCDC_RETURN_IF_ERROR(largest->Spill(limits_.spill_dir));
-    buffered_bytes_ = buffered_bytes_ - before + largest->memory_bytes();
+    PGCDC_RETURN_IF_ERROR(Account(*largest, [&] { return largest->Spill(limits_.spill_dir); }));
   }
   return absl::OkStatus();
 }
@@ -446,23 +413,24 @@ absl::Status ChangeAssembler::HandleStreamCommit(const StreamCommit& commit) {
   if (in_stream_ || open_) {
     return absl::DataLossError("pgoutput Stream Commit inside a stream block or transaction");
   }
-  FrameStore frames;
+  FrameStore frames;  // still counted as buffered until its replay ends
   if (auto it = streams_.find(commit.xid); it != streams_.end()) {
-    buffered_bytes_ -= it->second.memory_bytes();
     frames = std::move(it->second);
     streams_.erase(it);
   }
-  StartReplay({commit.xid, commit.commit_lsn, commit.end_lsn, UnixMicros(commit.commit_time)},
-              std::move(frames), /*streamed=*/true);
+  StartReplay({commit.xid, commit.commit_lsn, commit.end_lsn, UnixMicros(commit.commit_time),
+               /*gid=*/nullptr},
+              std::move(frames), /*streamed=*/true, Overlay::kCommit);
   return absl::OkStatus();
 }
 
 void ChangeAssembler::StartReplay(const CommitPosition& position, FrameStore frames,
-                                  bool streamed) {
+                                  bool streamed, Overlay overlay) {
   replay_ = std::make_unique<Replay>();
   replay_->position = position;
   replay_->frames = std::move(frames);
   replay_->streamed = streamed;
+  replay_->overlay = overlay;
 }
 
 absl::Status ChangeAssembler::Produce(size_t max, std::deque<Change>* ready) {
@@ -478,12 +446,11 @@ absl::Status ChangeAssembler::Produce(size_t max, std::deque<Change>* ready) {
         Stamp(r.position, r.ordinal++, /*last=*/true, r.held.get());
         ready->push_back(ChangeData::Wrap(std::move(r.held)));
       }
-      if (r.streamed) {
-        relations_.CommitStream(r.position.xid);
-      } else {
-        relations_.AbortStream(r.position.xid);
-      }
+      if (r.overlay == Overlay::kCommit) relations_.CommitStream(r.position.xid);
+      if (r.overlay == Overlay::kDrop) relations_.AbortStream(r.position.xid);
+      Release(r.frames);
       replay_.reset();
+      PublishStats();
       break;
     }
     PGCDC_ASSIGN_OR_RETURN(PgoutputMessage message,
@@ -516,7 +483,7 @@ absl::Status ChangeAssembler::HandleStreamAbort(const StreamAbort& abort) {
   auto it = streams_.find(abort.xid);
   if (abort.subxid == abort.xid) {
     if (it != streams_.end()) {
-      buffered_bytes_ -= it->second.memory_bytes();
+      Release(it->second);
       streams_.erase(it);
     }
     relations_.AbortStream(abort.xid);
@@ -526,10 +493,8 @@ absl::Status ChangeAssembler::HandleStreamAbort(const StreamAbort& abort) {
   // ROLLBACK TO SAVEPOINT: drop from the subtransaction's first message on, which also
   // covers its nested children (what the built-in apply worker does), except schema
   // messages.
-  const size_t before = it->second.memory_bytes();
-  PGCDC_RETURN_IF_ERROR(it->second.DropFrom(abort.subxid, abort.xid, &IsSchemaPayload));
-  buffered_bytes_ = buffered_bytes_ - before + it->second.memory_bytes();
-  return absl::OkStatus();
+  FrameStore& store = it->second;
+  return Account(store, [&] { return store.DropFrom(abort.subxid, abort.xid, &IsSchemaPayload); });
 }
 
 }  // namespace pgcdc::internal

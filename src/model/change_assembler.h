@@ -8,9 +8,14 @@
 // messages per top-level xid (FrameStore), spilling to a file past the memory limit,
 // and decoded one change at a time after its Stream Commit (Produce()); aborted
 // (sub)transactions are dropped (pgoutput.md §4.8).
+//
+// Two-phase (protocol v3, pgoutput.md §4.9): a prepared transaction is either kept
+// until COMMIT PREPARED (PreparedDelivery::kAtCommit) or delivered at its PREPARE like
+// a committed one, its outcome following as a record of its own (kAtPrepare).
 #ifndef PGCDC_MODEL_CHANGE_ASSEMBLER_H_
 #define PGCDC_MODEL_CHANGE_ASSEMBLER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -25,6 +30,7 @@
 #include "model/frame_store.h"
 #include "model/relation_cache.h"
 #include "pgcdc/change.h"
+#include "pgcdc/options.h"
 #include "protocol/pgoutput_messages.h"
 
 namespace pgcdc::internal {
@@ -38,12 +44,23 @@ struct AssemblerLimits {
 // rejects std::optional<T>::emplace() for a nested T with default member initializers
 // inside its enclosing class.)
 // Where a transaction's changes sit: the same for all of them, known from Begin
-// (end_lsn only from the commit).
+// (end_lsn only from the commit). For a transaction delivered at PREPARE: the PREPARE
+// record's start, end and time, and its gid.
 struct CommitPosition {
   uint32_t xid = 0;
   uint64_t commit_lsn = 0;
   uint64_t end_lsn = 0;
   int64_t commit_time_us = 0;  // Unix epoch
+  std::shared_ptr<const std::string> gid;  // null unless delivered at PREPARE
+};
+
+// Memory and spill counters (pgcdc::StreamStats).
+struct AssemblerStats {
+  uint64_t buffered_bytes = 0;
+  uint64_t peak_buffered_bytes = 0;
+  uint64_t spill_file_bytes = 0;
+  uint64_t spilled_bytes_total = 0;
+  uint64_t transactions_spilled = 0;
 };
 
 // Changes decoded from one message: one, or one per table for a Truncate.
@@ -58,7 +75,8 @@ struct PendingTransaction {
 
 class ChangeAssembler {
  public:
-  explicit ChangeAssembler(int proto_version, AssemblerLimits limits = {});
+  explicit ChangeAssembler(int proto_version, AssemblerLimits limits = {},
+                           PreparedDelivery prepared = PreparedDelivery::kAtCommit);
   ~ChangeAssembler();
 
   // Decodes the pgoutput message in `frame` and appends every change that became
@@ -87,9 +105,14 @@ class ChangeAssembler {
     return open_ ? std::optional<uint64_t>(open_->position.commit_lsn) : std::nullopt;
   }
 
-  // Bytes of streamed transactions held in memory, and written to spill files.
+  // Raw messages of streamed and prepared transactions held in memory (those being
+  // replayed included), and the bytes now in their spill files.
   size_t buffered_bytes() const { return buffered_bytes_; }
-  uint64_t spilled_bytes() const;
+  uint64_t spilled_bytes() const { return spill_file_bytes_; }
+
+  // The counters as of the end of the last Process() or replay. Thread-safe: another
+  // thread may call it while this one feeds the assembler.
+  AssemblerStats stats() const;
 
  private:
   using Transaction = PendingTransaction;
@@ -104,12 +127,26 @@ class ChangeAssembler {
   absl::Status HandleStreamStart(const StreamStart& start);
   absl::Status HandleMessage(const LogicalMessage& message, std::deque<Change>* ready);
   absl::Status HandleBeginPrepare(const BeginPrepare& begin);
-  absl::Status HandlePrepare(const Prepare& prepare, bool streamed);
-  absl::Status HandleCommitPrepared(const CommitPrepared& commit);
-  absl::Status HandleRollbackPrepared(const RollbackPrepared& rollback);
+  absl::Status HandlePrepare(const Prepare& prepare, bool streamed, std::deque<Change>* ready);
+  absl::Status HandleCommitPrepared(const CommitPrepared& commit, std::deque<Change>* ready);
+  absl::Status HandleRollbackPrepared(const RollbackPrepared& rollback,
+                                      std::deque<Change>* ready);
+  // PreparedDelivery::kAtPrepare.
+  bool at_prepare() const { return prepared_delivery_ == PreparedDelivery::kAtPrepare; }
+  absl::Status DeliverPrepared(const Prepare& prepare, std::deque<Change>* ready);
+  absl::Status ReplayStreamPrepared(const Prepare& prepare);
+  void DeliverOutcome(Operation op, const CommitPosition& position, std::deque<Change>* ready);
   // Inside a stream block: keep the raw message for when the transaction commits.
   absl::Status Buffer(const PgoutputMessage& message, const XLogData& frame);
   absl::Status LimitMemory();
+  // Runs `op` (which may append, spill or truncate) on `store` and accounts for what
+  // it changed in memory and on disk.
+  template <typename Op>
+  absl::Status Account(FrameStore& store, Op op);
+  // `store` is about to be dropped: it no longer counts.
+  void Release(const FrameStore& store);
+  // Makes the counters visible to stats().
+  void PublishStats();
 
   // Decodes a row, truncate or transactional message into changes (without positions).
   absl::Status BuildChanges(const PgoutputMessage& message, uint64_t lsn,
@@ -122,10 +159,18 @@ class ChangeAssembler {
 
   void Append(std::unique_ptr<ChangeData> change, std::deque<Change>* ready);
   static void Deliver(Transaction txn, std::deque<Change>* ready);
-  void StartReplay(const CommitPosition& position, FrameStore frames, bool streamed);
+  // What a replayed transaction's Relation and Type messages become at its end.
+  enum class Overlay {
+    kCommit,  // the session's (a streamed transaction that committed)
+    kDrop,    // nothing (a prepared block: applied for the session on arrival already)
+    kKeep,    // the transaction's, until COMMIT or ROLLBACK PREPARED (delivered at PREPARE)
+  };
+  void StartReplay(const CommitPosition& position, FrameStore frames, bool streamed,
+                   Overlay overlay);
 
   int proto_version_;
   AssemblerLimits limits_;
+  PreparedDelivery prepared_delivery_;
   RelationCache relations_;
   std::optional<Transaction> open_;  // between Begin and Commit
   bool in_stream_ = false;
@@ -142,8 +187,19 @@ class ChangeAssembler {
   std::unique_ptr<Prepared> prepare_block_;  // between Begin Prepare and Prepare
   std::string prepare_block_gid_;
   absl::flat_hash_map<std::string, Prepared> prepared_;  // by gid
-  size_t buffered_bytes_ = 0;  // sum of streams_' memory_bytes()
+  // Over streams_, prepared_, prepare_block_ and replay_: memory_bytes() and
+  // file_bytes(); over all stores ever: bytes_written(), and how many spilled.
+  size_t buffered_bytes_ = 0;
+  uint64_t spill_file_bytes_ = 0;
+  uint64_t spilled_bytes_total_ = 0;
+  uint64_t transactions_spilled_ = 0;
   std::unique_ptr<Replay> replay_;
+  // Copies of the counters for stats() from another thread.
+  std::atomic<uint64_t> published_buffered_{0};
+  std::atomic<uint64_t> published_peak_{0};
+  std::atomic<uint64_t> published_spill_file_{0};
+  std::atomic<uint64_t> published_spilled_total_{0};
+  std::atomic<uint64_t> published_transactions_spilled_{0};
 };
 
 }  // namespace pgcdc::internal

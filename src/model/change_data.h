@@ -42,6 +42,8 @@ static_assert(sizeof(ValueSlot) == 24, "a row of the bench table is 8 slots");
 
 struct ChangeData {
   std::shared_ptr<const RelationInfo> relation;  // null for messages
+  // A two-phase transaction delivered at PREPARE: its gid, shared by its changes.
+  std::shared_ptr<const std::string> gid;
   Operation op = Operation::kInsert;
   OldRowKind old_row_kind = OldRowKind::kNone;
   bool last_in_transaction = false;

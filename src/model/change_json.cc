@@ -223,6 +223,11 @@ void AppendPositions(const Change& change, std::string* out) {
     out->append("Z\"");
   }
   absl::StrAppend(out, ",\"ordinal\":", change.ordinal());
+  // Only for two-phase transactions delivered at PREPARE and their outcome records.
+  if (!change.gid().empty()) {
+    out->append(",\"gid\":");
+    AppendJsonString(change.gid(), out);
+  }
 }
 
 void AppendMessageFields(const Change& message, std::string* out) {

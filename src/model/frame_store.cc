@@ -46,6 +46,7 @@ FrameStore::FrameStore(FrameStore&& other) noexcept
       memory_bytes_(std::exchange(other.memory_bytes_, 0)),
       fd_(std::exchange(other.fd_, -1)),
       file_size_(std::exchange(other.file_size_, 0)),
+      bytes_written_(std::exchange(other.bytes_written_, 0)),
       end_(std::exchange(other.end_, 0)),
       subxact_start_(std::move(other.subxact_start_)) {}
 
@@ -56,6 +57,7 @@ FrameStore& FrameStore::operator=(FrameStore&& other) noexcept {
     memory_bytes_ = std::exchange(other.memory_bytes_, 0);
     fd_ = std::exchange(other.fd_, -1);
     file_size_ = std::exchange(other.file_size_, 0);
+    bytes_written_ = std::exchange(other.bytes_written_, 0);
     end_ = std::exchange(other.end_, 0);
     subxact_start_ = std::move(other.subxact_start_);
   }
@@ -89,6 +91,7 @@ absl::Status FrameStore::Append(uint64_t lsn, uint32_t subxid, std::string_view 
 absl::Status FrameStore::Flush() {
   for (const Chunk& chunk : chunks_) {
     if (absl::Status s = WriteAll(fd_, chunk.start, chunk.data); !s.ok()) return s;
+    bytes_written_ += chunk.data.size();
   }
   file_size_ = end_;
   chunks_.clear();

@@ -38,6 +38,10 @@ class FrameStore {
   size_t memory_bytes() const { return memory_bytes_; }
   uint64_t size_bytes() const { return end_; }
   bool spilled() const { return fd_ >= 0; }
+  // Bytes in the spill file now (0 until it spilled), and all bytes ever written to
+  // it (a rolled-back subtransaction shrinks the file, not this).
+  uint64_t file_bytes() const { return file_size_; }
+  uint64_t bytes_written() const { return bytes_written_; }
 
   // Reads the messages back in order (after the transaction committed).
   class Reader {
@@ -73,6 +77,7 @@ class FrameStore {
   size_t memory_bytes_ = 0;
   int fd_ = -1;
   uint64_t file_size_ = 0;
+  uint64_t bytes_written_ = 0;
   uint64_t end_ = 0;
   absl::flat_hash_map<uint32_t, uint64_t> subxact_start_;
 };

@@ -67,7 +67,7 @@ absl::StatusOr<std::unique_ptr<ChangeStreamImpl>> ChangeStreamImpl::Open(
 ChangeStreamImpl::ChangeStreamImpl(StreamOptions options, ReplicationSession session)
     : options_(std::move(options)),
       session_(std::move(session)),
-      assembler_(session_.proto_version, Limits(options_)),
+      assembler_(session_.proto_version, Limits(options_), options_.deliver_prepared),
       progress_(session_.confirmed_flush_lsn),
       heartbeat_interval_(HeartbeatInterval(session_.wal_sender_timeout)) {
   started_ = absl::Now();

@@ -17,6 +17,7 @@
 #include "model/change_assembler.h"
 #include "pgcdc/change.h"
 #include "pgcdc/options.h"
+#include "pgcdc/stats.h"
 #include "snapshot/snapshot_reader.h"
 #include "stream/progress.h"
 
@@ -44,6 +45,11 @@ class ChangeStreamImpl {
 
   Lsn acked_lsn() const { return Lsn(progress_.acked()); }
   Lsn confirmed_flush_lsn() const { return Lsn(progress_.confirmed()); }
+
+  // Thread-safe (change_stream_stats.cc): counters only, no lock.
+  StreamStats stats() const;
+  // Counts a record handed to the application (ChangeStream::Next/Poll).
+  void CountDelivered(const Change& change);
 
   // The position that confirms `change` and everything delivered before it: the end of
   // its transaction if it is the last change of it; otherwise its commit LSN, because
@@ -104,6 +110,8 @@ class ChangeStreamImpl {
   bool checkpoint_requested_ ABSL_GUARDED_BY(mu_) = false;  // the server asked for a reply
 
   std::atomic<bool> done_{false};
+  std::atomic<uint64_t> changes_delivered_{0};
+  std::atomic<uint64_t> transactions_delivered_{0};
   std::atomic<bool> cancelled_{false};
   int wake_pipe_[2] = {-1, -1};
   std::atomic<int> wake_fd_{-1};  // write end for Cancel(); -1 once closing

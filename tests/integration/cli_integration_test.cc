@@ -82,6 +82,40 @@ TEST_F(CliTest, StreamReportsConfigurationErrors) {
   EXPECT_THAT(r.output, HasSubstr("--dsn is required"));
 }
 
+// --progress=always draws the snapshot progress on stderr even when it is not a
+// terminal (one line per update then), ending with the complete state.
+TEST_F(CliTest, SnapshotProgressOnStderr) {
+  Exec("CREATE TABLE t (id int PRIMARY KEY, v text); CREATE TABLE e (id int PRIMARY KEY);"
+       "INSERT INTO t SELECT i, repeat('x', 100) FROM generate_series(1, 3000) i;"
+       "ANALYZE t; CREATE PUBLICATION pub FOR TABLE t, e;");
+  const std::string base =
+      absl::StrCat(PGCDC_CLI_PATH, " stream --dsn ", Quote(pg().Dsn(dbname())), " --slot ", slot_,
+                   " --publication pub --snapshot initial_only");
+  // stderr into the pipe, stdout (the records) discarded.
+  CommandResult r = RunCommand(base + " --progress=always 2>&1 >/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::vector<std::string> lines = absl::StrSplit(r.output, '\n', absl::SkipEmpty());
+  std::vector<std::string> progress;
+  for (const std::string& line : lines) {
+    if (line.rfind("snapshot ", 0) == 0) progress.push_back(line);
+  }
+  ASSERT_FALSE(progress.empty()) << r.output;
+  EXPECT_THAT(progress.back(), ::testing::StartsWith("snapshot 100%  3000 rows  "));
+  EXPECT_THAT(progress.back(), HasSubstr("  2/2 tables  in "));
+  EXPECT_THAT(progress.back(), HasSubstr(" rows/s"));
+  EXPECT_EQ(r.output.find('\r'), std::string::npos) << "no redrawing when not a terminal";
+  EXPECT_EQ(r.output.find("\x1b["), std::string::npos);
+  // auto (the default) and never: nothing drawn when stderr is not a terminal.
+  for (const char* mode : {"", " --progress never"}) {
+    CommandResult quiet = RunCommand(base + mode + " 2>&1 >/dev/null");
+    ASSERT_EQ(quiet.exit_code, 0) << quiet.output;
+    EXPECT_THAT(quiet.output, ::testing::Not(HasSubstr("snapshot "))) << mode;
+  }
+  CommandResult bad = RunCommand(base + " --progress=sometimes 2>&1 >/dev/null");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.output, HasSubstr("--progress must be auto, always or never"));
+}
+
 TEST_F(CliTest, CheckFindsTablesWithoutReplicaIdentity) {
   Exec("CREATE TABLE good (id int PRIMARY KEY); CREATE TABLE bad (v int);"
        "CREATE PUBLICATION okpub FOR TABLE good; CREATE PUBLICATION badpub FOR TABLE good, bad;");

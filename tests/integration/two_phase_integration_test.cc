@@ -1,6 +1,8 @@
 // Two-phase commit (protocol v3, two_phase): a prepared transaction is delivered at
 // COMMIT PREPARED, never after ROLLBACK PREPARED, and survives a consumer restart
-// between the two because the slot is held before its PREPARE.
+// between the two because the slot is held before its PREPARE. With
+// PreparedDelivery::kAtPrepare it is delivered at PREPARE (with its gid) and its
+// outcome follows as a record of its own, also in a later session.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -27,6 +29,16 @@ class TwoPhaseTest : public StreamTest {
     StreamOptions options = Options();
     options.two_phase = true;
     return options;
+  }
+  StreamOptions AtPrepareOptions() const {
+    StreamOptions options = TwoPhaseOptions();
+    options.deliver_prepared = PreparedDelivery::kAtPrepare;
+    return options;
+  }
+  static std::vector<std::string> Ids(const std::vector<Change>& changes) {
+    std::vector<std::string> ids;
+    for (const Change& c : changes) ids.push_back(c.id());
+    return ids;
   }
 
 };
@@ -86,6 +98,143 @@ TEST_F(TwoPhaseTest, CommitPreparedAfterAConsumerRestart) {
   EXPECT_EQ(std::count(ids.begin(), ids.end(), 1), 1);
   EXPECT_EQ(std::count(ids.begin(), ids.end(), 2), 1);
   EXPECT_LE(std::count(ids.begin(), ids.end(), 3), 1);
+}
+
+TEST_F(TwoPhaseTest, AtPrepareDeliversBeforeCommitPreparedIsIssued) {
+  absl::StatusOr<ChangeStream> opened = ChangeStream::Open(AtPrepareOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  ChangeStream& stream = *opened;
+  Exec("BEGIN; INSERT INTO t VALUES (1), (2); PREPARE TRANSACTION 'g1'");
+  std::vector<Change> prepared = ReadChanges(stream, 2);
+  ASSERT_THAT(RowIds(prepared), ElementsAre(1, 2));
+  for (const Change& c : prepared) {
+    EXPECT_EQ(c.gid(), "g1");
+    EXPECT_EQ(c.op(), Operation::kInsert);
+    EXPECT_EQ(c.commit_lsn(), prepared[0].commit_lsn());  // the PREPARE record's
+  }
+  EXPECT_TRUE(prepared[1].last_in_transaction());
+  EXPECT_GT(prepared[1].end_lsn(), prepared[1].commit_lsn());
+  Exec("INSERT INTO t VALUES (3)");
+  std::vector<Change> plain = ReadChanges(stream, 1);
+  EXPECT_THAT(RowIds(plain), ElementsAre(3));
+  EXPECT_EQ(plain[0].gid(), "");
+  Exec("COMMIT PREPARED 'g1'");
+  std::vector<Change> outcome = ReadChanges(stream, 1);
+  ASSERT_EQ(outcome.size(), 1u);
+  const Change& k = outcome[0];
+  EXPECT_EQ(k.op(), Operation::kCommitPrepared);
+  EXPECT_EQ(k.gid(), "g1");
+  EXPECT_EQ(k.xid(), prepared[0].xid());
+  EXPECT_GE(k.commit_lsn(), plain[0].end_lsn());  // it may start right where that ends
+  EXPECT_GT(k.end_lsn(), k.commit_lsn());
+  EXPECT_GT(k.commit_time_us(), 0);
+  EXPECT_TRUE(k.last_in_transaction());
+  EXPECT_TRUE(k.new_row().empty());
+  EXPECT_TRUE(ReadFor(stream, absl::Milliseconds(300)).empty());
+  // Acknowledging the outcome confirms its end.
+  stream.Ack(k);
+  ASSERT_TRUE(stream.Close().ok());
+  EXPECT_EQ(ConfirmedFlushLsn(slot_), k.end_lsn().value());
+}
+
+TEST_F(TwoPhaseTest, AtPrepareRollbackPreparedIsARecord) {
+  absl::StatusOr<ChangeStream> opened = ChangeStream::Open(AtPrepareOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  ChangeStream& stream = *opened;
+  Exec("BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'g1'");
+  std::vector<Change> c = ReadChanges(stream, 1);
+  EXPECT_EQ(c[0].gid(), "g1");
+  Exec("ROLLBACK PREPARED 'g1'");
+  std::vector<Change> r = ReadChanges(stream, 1);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].op(), Operation::kRollbackPrepared);
+  EXPECT_EQ(r[0].gid(), "g1");
+  EXPECT_EQ(r[0].xid(), c[0].xid());
+  EXPECT_GT(r[0].end_lsn(), c[0].end_lsn());
+  EXPECT_TRUE(r[0].last_in_transaction());
+  stream.Ack(r[0]);
+  ASSERT_TRUE(stream.Close().ok());
+  EXPECT_EQ(ConfirmedFlushLsn(slot_), r[0].end_lsn().value());
+}
+
+// Unacknowledged, the prepared changes come again with the same ids; once their last
+// one is acknowledged the slot moves past the PREPARE (nothing holds it back in this
+// mode) and the next session gets only the outcome, again with a stable id.
+TEST_F(TwoPhaseTest, AtPrepareRestartAfterAckingThePrepareGetsOnlyTheOutcome) {
+  std::vector<std::string> first_ids;
+  {
+    absl::StatusOr<ChangeStream> stream = ChangeStream::Open(AtPrepareOptions());
+    ASSERT_TRUE(stream.ok()) << stream.status();
+    Exec("BEGIN; INSERT INTO t VALUES (1), (2); PREPARE TRANSACTION 'g1'");
+    first_ids = Ids(ReadChanges(*stream, 2));
+    ASSERT_TRUE(stream->Close().ok());  // nothing acknowledged
+  }
+  uint64_t prepare_end = 0;
+  {
+    absl::StatusOr<ChangeStream> stream = ChangeStream::Open(AtPrepareOptions());
+    ASSERT_TRUE(stream.ok()) << stream.status();
+    std::vector<Change> again = ReadChanges(*stream, 2);
+    EXPECT_EQ(Ids(again), first_ids);
+    EXPECT_EQ(again[1].gid(), "g1");
+    stream->Ack(again[1]);
+    prepare_end = again[1].end_lsn().value();
+    ASSERT_TRUE(stream->Close().ok());
+  }
+  EXPECT_EQ(ConfirmedFlushLsn(slot_), prepare_end);
+  Exec("COMMIT PREPARED 'g1'");
+  std::string outcome_id;
+  for (int session = 0; session < 2; ++session) {  // the second acknowledges nothing
+    absl::StatusOr<ChangeStream> stream = ChangeStream::Open(AtPrepareOptions());
+    ASSERT_TRUE(stream.ok()) << stream.status();
+    std::vector<Change> c = ReadFor(*stream, absl::Seconds(2));
+    ASSERT_EQ(c.size(), 1u) << "only COMMIT PREPARED is sent after the PREPARE was confirmed";
+    EXPECT_EQ(c[0].op(), Operation::kCommitPrepared);
+    EXPECT_EQ(c[0].gid(), "g1");
+    if (session == 0) outcome_id = c[0].id();
+    EXPECT_EQ(c[0].id(), outcome_id);
+    EXPECT_EQ(std::count(first_ids.begin(), first_ids.end(), c[0].id()), 0);
+    ASSERT_TRUE(stream->Close().ok());
+  }
+}
+
+// A prepared transaction larger than logical_decoding_work_mem is streamed, then
+// ends with Stream Prepare: delivered there, whole, before COMMIT PREPARED.
+TEST_F(TwoPhaseTest, AtPrepareStreamedTransactionIsDeliveredAtStreamPrepare) {
+  StreamOptions options = AtPrepareOptions();
+  options.streaming = true;
+  options.dsn += " options='-c logical_decoding_work_mem=64kB'";
+  absl::StatusOr<ChangeStream> opened = ChangeStream::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  ChangeStream& stream = *opened;
+  constexpr int kRows = 3000;
+  Exec(absl::StrCat("ALTER TABLE t ADD COLUMN pad text; BEGIN; INSERT INTO t SELECT i, ",
+                    "repeat('p', 100) FROM generate_series(1, ", kRows, ") i; ",
+                    "PREPARE TRANSACTION 'big'"));
+  std::vector<Change> c = ReadChanges(stream, kRows);
+  ASSERT_EQ(c.size(), static_cast<size_t>(kRows));
+  EXPECT_EQ(c.front().gid(), "big");
+  EXPECT_EQ(c.back().gid(), "big");
+  EXPECT_EQ(c.back().ordinal(), kRows - 1u);
+  EXPECT_TRUE(c.back().last_in_transaction());
+  EXPECT_EQ(ValueOf(c.back().new_row(), "id").int_value(), kRows);
+  Exec("COMMIT PREPARED 'big'");
+  std::vector<Change> k = ReadChanges(stream, 1);
+  EXPECT_EQ(k[0].op(), Operation::kCommitPrepared);
+  EXPECT_EQ(k[0].gid(), "big");
+  auto rows = pg().Query("SELECT stream_txns FROM pg_stat_replication_slots WHERE slot_name = '" +
+                             slot_ + "'",
+                         dbname());
+  ASSERT_TRUE(rows.ok() && !rows->empty() && (*rows)[0][0]);
+  EXPECT_GT(std::stoll(*(*rows)[0][0]), 0) << "the server did not stream: the test proves nothing";
+}
+
+TEST_F(TwoPhaseTest, AtPrepareNeedsTwoPhase) {
+  StreamOptions options = Options();
+  options.deliver_prepared = PreparedDelivery::kAtPrepare;
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  ASSERT_FALSE(stream.ok());
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(stream.status().message()), ::testing::HasSubstr("two_phase"));
 }
 
 TEST_F(TwoPhaseTest, SlotWithoutTwoPhaseIsAClearError) {

@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pgcdc/v1/change.pb.h"
 #include "unit/testing/pgoutput_builder.h"
 #include "unit/testing/status_matchers.h"
 
@@ -22,8 +23,9 @@ constexpr int64_t kPgEpochUnixMicros = 946684800000000;
 
 class AssemblerTest : public ::testing::Test {
  protected:
-  explicit AssemblerTest(int proto_version = 2, AssemblerLimits limits = {})
-      : assembler_(proto_version, std::move(limits)) {}
+  explicit AssemblerTest(int proto_version = 2, AssemblerLimits limits = {},
+                         PreparedDelivery prepared = PreparedDelivery::kAtCommit)
+      : assembler_(proto_version, std::move(limits), prepared) {}
 
   absl::Status Feed(std::string payload, uint64_t lsn = 0x100) {
     payloads_.push_back(std::move(payload));
@@ -202,6 +204,55 @@ TEST_F(LimitedAssemblerTest, StreamedTransactionsSpillAndReplayInOrder) {
   EXPECT_FALSE(assembler_.has_pending());
 }
 
+TEST_F(LimitedAssemblerTest, StatsCountBufferedAndSpilledBytes) {
+  MustFeed(RelationMessage());
+  MustFeed(StreamStart(10, true));
+  MustFeed(RelationMessage(10));
+  for (int i = 0; i < 40; ++i) MustFeed(Insert(i, 10));
+  MustFeed(StreamStop());
+  AssemblerStats during = assembler_.stats();
+  EXPECT_EQ(during.transactions_spilled, 1u);
+  EXPECT_GT(during.spill_file_bytes, 0u);
+  EXPECT_EQ(during.spill_file_bytes, assembler_.spilled_bytes());
+  EXPECT_GE(during.spilled_bytes_total, during.spill_file_bytes);
+  EXPECT_EQ(during.buffered_bytes, assembler_.buffered_bytes());
+  EXPECT_GT(during.peak_buffered_bytes, 0u);
+  EXPECT_LE(during.peak_buffered_bytes, 300u);
+  // A second transaction that spills, then is aborted: its file no longer counts.
+  MustFeed(StreamStart(20, true));
+  for (int i = 0; i < 40; ++i) MustFeed(Insert(i, 20));
+  MustFeed(StreamStop());
+  const AssemblerStats both = assembler_.stats();
+  EXPECT_EQ(both.transactions_spilled, 2u);
+  EXPECT_GT(both.spilled_bytes_total, during.spilled_bytes_total);
+  MustFeed(StreamAbort(20, 20));
+  EXPECT_GT(assembler_.stats().spill_file_bytes, 0u);
+  EXPECT_LT(assembler_.stats().spill_file_bytes, both.spill_file_bytes);
+  EXPECT_EQ(assembler_.stats().spill_file_bytes, assembler_.spilled_bytes());
+  // Replayed at its commit: memory and file are released once it was decoded.
+  MustFeed(StreamCommit(10, 0x900, 0x930));
+  ASSERT_EQ(ready_.size(), 40u);
+  const AssemblerStats after = assembler_.stats();
+  EXPECT_EQ(after.buffered_bytes, 0u);
+  EXPECT_EQ(after.spill_file_bytes, 0u);
+  EXPECT_EQ(assembler_.buffered_bytes(), 0u);
+  EXPECT_EQ(after.spilled_bytes_total, both.spilled_bytes_total);  // totals never go down
+  EXPECT_EQ(after.transactions_spilled, 2u);
+  EXPECT_LE(after.peak_buffered_bytes, 300u);
+}
+
+// A transaction sent whole counts its decoded changes while it is received.
+TEST_F(LimitedAssemblerTest, StatsCountTheOpenTransaction) {
+  MustFeed(RelationMessage());
+  MustFeed(Begin(0x500, 30));
+  MustFeed(Insert(1));
+  EXPECT_GT(assembler_.stats().buffered_bytes, 0u);
+  MustFeed(Commit(0x500, 0x530));
+  EXPECT_EQ(assembler_.stats().buffered_bytes, 0u);
+  EXPECT_GT(assembler_.stats().peak_buffered_bytes, 0u);
+  EXPECT_EQ(assembler_.stats().spilled_bytes_total, 0u);
+}
+
 TEST_F(LimitedAssemblerTest, LargeTransactionIsDeliveredAsItArrives) {
   MustFeed(RelationMessage());
   MustFeed(Begin(0x500, 30));
@@ -225,9 +276,9 @@ TEST_F(LimitedAssemblerTest, LargeTransactionIsDeliveredAsItArrives) {
   EXPECT_EQ(ready_.back().end_lsn().value(), 0x530u);
 }
 
-class TwoPhaseAssemblerTest : public AssemblerTest {
- protected:
-  TwoPhaseAssemblerTest() : AssemblerTest(3) {}
+// The two-phase messages, for both delivery modes.
+class TwoPhaseMessages {
+ public:
   static std::string BeginPrepare(uint64_t lsn, uint32_t xid, const std::string& gid) {
     return PgoutputBuilder().Byte('b').Lsn(lsn).Lsn(lsn + 0x20).Timestamp(500).U32(xid)
         .CString(gid).str();
@@ -245,6 +296,11 @@ class TwoPhaseAssemblerTest : public AssemblerTest {
     return PgoutputBuilder().Byte('r').U8(0).Lsn(0x700).Lsn(0x800).Timestamp(500)
         .Timestamp(600).U32(xid).CString(gid).str();
   }
+};
+
+class TwoPhaseAssemblerTest : public AssemblerTest, protected TwoPhaseMessages {
+ protected:
+  TwoPhaseAssemblerTest() : AssemblerTest(3) {}
 };
 
 TEST_F(TwoPhaseAssemblerTest, PreparedTransactionIsDeliveredAtCommitPrepared) {
@@ -268,6 +324,7 @@ TEST_F(TwoPhaseAssemblerTest, PreparedTransactionIsDeliveredAtCommitPrepared) {
   EXPECT_EQ(ready_[2].commit_time_us(), 4000 + kPgEpochUnixMicros);
   EXPECT_TRUE(ready_[2].last_in_transaction());
   EXPECT_EQ(ready_[2].id(), "0000000000000900-00000001");
+  EXPECT_EQ(ready_[2].gid(), "");  // committed when delivered: no gid
   EXPECT_FALSE(assembler_.hold_lsn().has_value());
   EXPECT_FALSE(assembler_.has_pending());
 }
@@ -292,6 +349,165 @@ TEST_F(TwoPhaseAssemblerTest, RollbackPreparedDropsItAndStreamPrepareKeepsChunks
   // COMMIT PREPARED of something never prepared here is an error, not a silent skip.
   EXPECT_THAT(Feed(CommitPrepared(0xB00, 60, "unknown")),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("\"unknown\"")));
+}
+
+// PreparedDelivery::kAtPrepare: changes at PREPARE (with their gid), the outcome as a
+// record of its own.
+class AtPrepareAssemblerTest : public AssemblerTest, protected TwoPhaseMessages {
+ protected:
+  AtPrepareAssemblerTest() : AssemblerTest(3, {}, PreparedDelivery::kAtPrepare) {}
+};
+
+TEST_F(AtPrepareAssemblerTest, PreparedTransactionIsDeliveredAtPrepareThenItsOutcome) {
+  MustFeed(BeginPrepare(0x500, 40, "g1"));
+  MustFeed(RelationMessage());
+  MustFeed(Insert(1), 0x200);
+  MustFeed(Insert(2), 0x300);
+  EXPECT_TRUE(ready_.empty());
+  EXPECT_TRUE(assembler_.has_pending());
+  MustFeed(Prepare(0x500, 40, "g1"));
+  // Not held back: once acknowledged, the slot may move past the PREPARE.
+  EXPECT_FALSE(assembler_.hold_lsn().has_value());
+  EXPECT_FALSE(assembler_.has_pending());
+  ASSERT_THAT(ReadyIds(), ElementsAre(1, 2));
+  for (const Change& c : ready_) {
+    EXPECT_EQ(c.gid(), "g1");
+    EXPECT_EQ(c.xid(), 40u);
+    EXPECT_EQ(c.commit_lsn().value(), 0x500u);  // the PREPARE record's start and end
+    EXPECT_EQ(c.end_lsn().value(), 0x520u);
+    EXPECT_EQ(c.commit_time_us(), 500 + kPgEpochUnixMicros);
+  }
+  EXPECT_EQ(ready_[0].lsn().value(), 0x200u);
+  EXPECT_EQ(ready_[1].id(), "0000000000000500-00000001");
+  EXPECT_TRUE(ready_[1].last_in_transaction());
+  EXPECT_EQ(ready_[1].ToProto().gid(), "g1");
+  // An ordinary transaction meanwhile has no gid.
+  MustFeed(Begin(0x600, 41));
+  MustFeed(Insert(3));
+  MustFeed(Commit(0x600, 0x630));
+  EXPECT_EQ(ready_[2].gid(), "");
+  MustFeed(CommitPrepared(0x900, 40, "g1"));
+  ASSERT_EQ(ready_.size(), 4u);
+  const Change& k = ready_[3];
+  EXPECT_EQ(k.op(), Operation::kCommitPrepared);
+  EXPECT_EQ(k.gid(), "g1");
+  EXPECT_EQ(k.xid(), 40u);
+  EXPECT_EQ(k.lsn().value(), 0x900u);
+  EXPECT_EQ(k.commit_lsn().value(), 0x900u);
+  EXPECT_EQ(k.end_lsn().value(), 0x930u);
+  EXPECT_EQ(k.commit_time_us(), 4000 + kPgEpochUnixMicros);
+  EXPECT_TRUE(k.last_in_transaction());  // acknowledging it confirms its end_lsn
+  EXPECT_EQ(k.ordinal(), 0u);
+  EXPECT_TRUE(k.new_row().empty());
+  EXPECT_TRUE(k.schema().empty());
+  EXPECT_EQ(k.id(), "0000000000000900-CP");
+  EXPECT_EQ(OperationName(k.op()), "commit_prepared");
+  const v1::Change proto = k.ToProto();
+  EXPECT_EQ(proto.op(), v1::OPERATION_COMMIT_PREPARED);
+  EXPECT_EQ(proto.gid(), "g1");
+  EXPECT_THAT(ToJson(k), HasSubstr(R"("op":"commit_prepared")"));
+  EXPECT_THAT(ToJson(k), HasSubstr(R"("gid":"g1")"));
+  EXPECT_THAT(ToJson(ready_[2]), ::testing::Not(HasSubstr("gid")));
+  EXPECT_FALSE(assembler_.has_pending());
+}
+
+TEST_F(AtPrepareAssemblerTest, RollbackPreparedIsARecordOfItsOwn) {
+  MustFeed(RelationMessage());
+  MustFeed(BeginPrepare(0x500, 40, "g1"));
+  MustFeed(Insert(1));
+  MustFeed(Prepare(0x500, 40, "g1"));
+  MustFeed(RollbackPrepared(40, "g1"));
+  ASSERT_EQ(ready_.size(), 2u);
+  EXPECT_EQ(ready_[0].gid(), "g1");
+  const Change& r = ready_[1];
+  EXPECT_EQ(r.op(), Operation::kRollbackPrepared);
+  EXPECT_EQ(r.gid(), "g1");
+  EXPECT_EQ(r.xid(), 40u);
+  // Only the rollback record's end is sent: it is the record's position and its ack.
+  EXPECT_EQ(r.end_lsn().value(), 0x800u);
+  EXPECT_EQ(r.commit_lsn().value(), 0x800u);
+  EXPECT_EQ(r.commit_time_us(), 600 + kPgEpochUnixMicros);
+  EXPECT_TRUE(r.last_in_transaction());
+  EXPECT_EQ(r.id(), "0000000000000800-RP");
+  EXPECT_EQ(r.ToProto().op(), v1::OPERATION_ROLLBACK_PREPARED);
+  EXPECT_THAT(ToJson(r), HasSubstr(R"("op":"rollback_prepared")"));
+}
+
+// The PREPARE was delivered (and acknowledged) in an earlier session: the server sends
+// the outcome alone. A transaction prepared before two_phase was enabled comes as
+// Begin Prepare ... Prepare immediately followed by Commit Prepared.
+TEST_F(AtPrepareAssemblerTest, OutcomeWithoutItsPrepareInThisSession) {
+  MustFeed(CommitPrepared(0x900, 40, "earlier"));
+  MustFeed(RollbackPrepared(41, "never-seen"));
+  ASSERT_EQ(ready_.size(), 2u);
+  EXPECT_EQ(ready_[0].op(), Operation::kCommitPrepared);
+  EXPECT_EQ(ready_[0].gid(), "earlier");
+  EXPECT_EQ(ready_[1].op(), Operation::kRollbackPrepared);
+  EXPECT_EQ(ready_[1].gid(), "never-seen");
+  MustFeed(RelationMessage());
+  MustFeed(BeginPrepare(0xA00, 42, "old"));
+  MustFeed(Insert(5));
+  MustFeed(Prepare(0xA00, 42, "old"));
+  MustFeed(CommitPrepared(0xB00, 42, "old"));
+  ASSERT_EQ(ready_.size(), 4u);
+  EXPECT_EQ(ready_[2].gid(), "old");
+  EXPECT_EQ(ready_[2].commit_lsn().value(), 0xA00u);
+  EXPECT_EQ(ready_[3].op(), Operation::kCommitPrepared);
+  EXPECT_EQ(ready_[3].commit_lsn().value(), 0xB00u);
+  // Redelivered records keep their ids; distinct records never share one.
+  EXPECT_NE(ready_[0].id(), ready_[3].id());
+  EXPECT_NE(ready_[2].id(), ready_[3].id());
+}
+
+TEST_F(AtPrepareAssemblerTest, StreamedTransactionIsDeliveredAtStreamPrepare) {
+  MustFeed(StreamStart(50, true));
+  MustFeed(RelationMessage(50));
+  MustFeed(Insert(7, 50));
+  MustFeed(StreamStop());
+  MustFeed(StreamStart(50, false));
+  MustFeed(Insert(8, 50));
+  MustFeed(StreamStop());
+  EXPECT_TRUE(ready_.empty());
+  MustFeed(Prepare(0x600, 50, "g2", 'p'));
+  ASSERT_THAT(ReadyIds(), ElementsAre(7, 8));
+  EXPECT_EQ(ready_[1].gid(), "g2");
+  EXPECT_EQ(ready_[1].commit_lsn().value(), 0x600u);
+  EXPECT_EQ(ready_[1].end_lsn().value(), 0x620u);
+  EXPECT_TRUE(ready_[1].last_in_transaction());
+  EXPECT_FALSE(assembler_.hold_lsn().has_value());
+  EXPECT_FALSE(assembler_.has_pending());
+  // The table's schema it described becomes the session's at COMMIT PREPARED.
+  MustFeed(CommitPrepared(0xA00, 50, "g2"));
+  EXPECT_EQ(ready_[2].op(), Operation::kCommitPrepared);
+  MustFeed(Begin(0xB00, 51));
+  MustFeed(Insert(9));
+  MustFeed(Commit(0xB00, 0xB30));
+  EXPECT_EQ(ready_.back().new_row()[0].value().int_value(), 9);
+}
+
+TEST_F(AtPrepareAssemblerTest, StreamedTransactionRolledBackAfterStreamPrepare) {
+  MustFeed(StreamStart(50, true));
+  MustFeed(RelationMessage(50));
+  MustFeed(Insert(7, 50));
+  MustFeed(StreamStop());
+  MustFeed(Prepare(0x600, 50, "g2", 'p'));
+  MustFeed(RollbackPrepared(50, "g2"));
+  ASSERT_EQ(ready_.size(), 2u);
+  EXPECT_EQ(ready_[1].op(), Operation::kRollbackPrepared);
+  // Its schema went with it: the table needs a Relation again.
+  MustFeed(Begin(0xB00, 51));
+  EXPECT_THAT(Feed(Insert(9)), StatusIs(absl::StatusCode::kDataLoss,
+                                        HasSubstr("no Relation message described")));
+}
+
+TEST_F(AtPrepareAssemblerTest, ProtocolViolations) {
+  EXPECT_THAT(Feed(Prepare(0x500, 40, "g1")),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("without its Begin Prepare")));
+  MustFeed(BeginPrepare(0x500, 40, "g1"));
+  EXPECT_THAT(Feed(Commit(0x500, 0x530)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("Commit without Begin")));
+  EXPECT_THAT(Feed(CommitPrepared(0x900, 39, "g0")),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("inside an unfinished")));
 }
 
 TEST_F(AssemblerTest, AbortedStreamedTransactionIsNeverDelivered) {

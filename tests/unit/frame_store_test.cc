@@ -89,6 +89,34 @@ TEST_F(FrameStoreTest, RolledBackSubtransactionIsDroppedButSchemaMessagesStay) {
   }
 }
 
+// The counters behind StreamStats: bytes in the file now, and bytes ever written.
+TEST_F(FrameStoreTest, FileBytesAndBytesWrittenFollowSpillsAndTruncation) {
+  FrameStore store;
+  ASSERT_TRUE(store.Append(1, 10, "I-top").ok());
+  EXPECT_EQ(store.file_bytes(), 0u);
+  EXPECT_EQ(store.bytes_written(), 0u);
+  ASSERT_TRUE(store.Spill(dir_).ok());
+  EXPECT_TRUE(store.spilled());
+  EXPECT_EQ(store.memory_bytes(), 0u);
+  EXPECT_EQ(store.file_bytes(), store.size_bytes());
+  EXPECT_EQ(store.bytes_written(), store.size_bytes());
+  const uint64_t first = store.size_bytes();
+  // After a spill, appends collect in memory until a chunk is full.
+  ASSERT_TRUE(store.Append(2, 11, std::string(2 << 20, 's')).ok());
+  EXPECT_EQ(store.memory_bytes(), 0u);
+  EXPECT_EQ(store.file_bytes(), store.size_bytes());
+  const uint64_t written = store.bytes_written();
+  EXPECT_EQ(written, store.size_bytes());
+  // ROLLBACK TO SAVEPOINT shrinks the file; what was written stays written.
+  ASSERT_TRUE(store.DropFrom(11, 10, &KeepSchema).ok());
+  EXPECT_EQ(store.file_bytes(), first);
+  EXPECT_EQ(store.bytes_written(), written);
+  FrameStore moved = std::move(store);
+  EXPECT_EQ(moved.bytes_written(), written);
+  EXPECT_EQ(store.bytes_written(), 0u);  // NOLINT(bugprone-use-after-move): reset on move
+  EXPECT_EQ(store.file_bytes(), 0u);     // NOLINT(bugprone-use-after-move)
+}
+
 TEST_F(FrameStoreTest, UnwritableSpillDirectoryNamesTheFix) {
   FrameStore store;
   ASSERT_TRUE(store.Append(1, 1, "x").ok());

@@ -1,15 +1,20 @@
 #include "stream_command.h"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <iostream>
+#include <memory>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/delimited_message_util.h"
 #include "args.h"
 #include "pgcdc/v1/change.pb.h"
 #include "commands.h"
+#include "progress_display.h"
 
 namespace pgcdc::cli {
 namespace {
@@ -56,6 +61,14 @@ absl::StatusOr<StreamOptions> OptionsFromArgs(const Args& args) {
   if (args.Has("streaming")) options.streaming = true;
   if (args.Has("no-streaming")) options.streaming = false;
   options.two_phase = args.Has("two-phase");
+  if (std::optional<std::string> when = args.Get("deliver-prepared")) {
+    if (*when != "commit" && *when != "prepare") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--deliver-prepared must be commit or prepare, not \"", *when, "\""));
+    }
+    options.deliver_prepared =
+        *when == "prepare" ? PreparedDelivery::kAtPrepare : PreparedDelivery::kAtCommit;
+  }
   if (std::optional<std::string> dir = args.Get("spill-dir")) options.spill_dir = *dir;
   if (std::optional<std::string> mb = args.Get("max-buffered-mb")) {
     int value = 0;
@@ -84,6 +97,36 @@ absl::StatusOr<StreamOptions> OptionsFromArgs(const Args& args) {
   }
   if (options.dsn.empty()) return absl::InvalidArgumentError("--dsn is required");
   return options;
+}
+
+// The snapshot progress display on stderr (--progress; auto: only on a terminal), fed
+// by the stream's on_snapshot_progress; null when there is nothing to show.
+absl::StatusOr<std::unique_ptr<ProgressDisplay>> MakeProgressDisplay(const std::string& mode,
+                                                                    StreamOptions* options) {
+  absl::StatusOr<ProgressMode> parsed = ParseProgressMode(mode);
+  if (!parsed.ok()) return parsed.status();
+  const bool terminal = isatty(fileno(stderr)) == 1;
+  const bool show = *parsed == ProgressMode::kAlways || (*parsed == ProgressMode::kAuto && terminal);
+  if (!show || options->snapshot == SnapshotMode::kNever) {
+    return std::unique_ptr<ProgressDisplay>();
+  }
+  auto display = std::make_unique<ProgressDisplay>(stderr, terminal);
+  options->on_snapshot_progress = [d = display.get()](const std::vector<TableSnapshotProgress>& t) {
+    d->Update(t);
+  };
+  return display;
+}
+
+std::string Mebibytes(uint64_t bytes) {
+  return absl::StrFormat("%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+}
+
+// The exit summary of ChangeStream::stats(), one line.
+std::string StatsSummary(const StreamStats& stats) {
+  return absl::StrCat(stats.transactions_delivered, " transactions, ", stats.changes_delivered,
+                      " records delivered; memory peak ", Mebibytes(stats.peak_buffered_bytes),
+                      "; spilled ", stats.transactions_spilled, " transactions, ",
+                      Mebibytes(stats.spilled_bytes_total));
 }
 
 }  // namespace
@@ -142,7 +185,7 @@ int RunStream(int argc, char** argv) {
       argc, argv,
       {"dsn", "slot", "publication", "table", "format", "max-duration", "idle-timeout",
        "stop-at-lsn", "start-lsn", "status-interval", "spill-dir", "max-buffered-mb",
-       "snapshot", "snapshot-readers"},
+       "deliver-prepared", "snapshot", "snapshot-readers", "progress"},
       {"create-slot", "streaming", "no-streaming", "two-phase"});
   absl::StatusOr<StreamOptions> options =
       args.ok() ? OptionsFromArgs(*args) : absl::StatusOr<StreamOptions>(args.status());
@@ -153,18 +196,26 @@ int RunStream(int argc, char** argv) {
               << "\n";
     return 2;
   }
+  absl::StatusOr<std::unique_ptr<ProgressDisplay>> progress =
+      MakeProgressDisplay(args->Get("progress").value_or("auto"), &*options);
+  if (!progress.ok()) {
+    std::cerr << "pgcdc stream: " << progress.status().message() << "\n";
+    return 2;
+  }
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(*std::move(options));
   if (!stream.ok()) {
     std::cerr << "pgcdc stream: " << stream.status().message() << "\n";
     return 1;
   }
   absl::StatusOr<uint64_t> rows = PumpChanges(*stream, *format, stdout);
+  if (*progress) (*progress)->Finish();
   if (!rows.ok()) {
     std::cerr << "pgcdc stream: " << rows.status().message() << "\n";
     return 1;
   }
   std::cerr << "pgcdc stream: " << *rows << " row changes; confirmed up to "
             << stream->confirmed_flush_lsn().ToString() << "\n";
+  std::cerr << "pgcdc stream: " << StatsSummary(stream->stats()) << "\n";
   return 0;
 }
 

@@ -9,7 +9,7 @@ import logging
 import threading
 import types
 import weakref
-from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 from . import _core
 from ._types import Checkpoint, Lsn, TableSnapshotProgress
@@ -149,6 +149,15 @@ class ChangeStream:
         transaction); callable from any thread or a signal handler."""
         self._core.cancel()
 
+    def stats(self) -> Dict[str, int]:
+        """Memory, spill and delivery counters, as a dict of ints:
+        buffered_bytes / peak_buffered_bytes (transactions not yet delivered, in
+        memory), spill_file_bytes (in spill files now) / spilled_bytes_total (ever
+        written), transactions_spilled, changes_delivered, transactions_delivered.
+        Cheap, callable from any thread (also while another iterates) and after
+        close()."""
+        return self._core.stats()
+
     @property
     def slot(self) -> str:
         return self._slot
@@ -247,6 +256,7 @@ def open_stream(
     max_buffered_bytes: int = 64 << 20,
     spill_dir: Optional[str] = None,
     two_phase: bool = False,
+    deliver_prepared: str = "commit",
     proto_version: int = 0,
     status_interval: float = 10.0,
     connect_timeout: float = 30.0,
@@ -275,6 +285,10 @@ def open_stream(
         can). Transactions are still delivered whole, in commit order; beyond
         max_buffered_bytes they spill to unlinked files in spill_dir ($TMPDIR or /tmp).
     two_phase: decode prepared transactions (delivered at COMMIT PREPARED).
+    deliver_prepared: with two_phase, "commit" (the default) delivers a prepared
+        transaction at COMMIT PREPARED; "prepare" delivers its changes at PREPARE,
+        not committed yet and marked with change.gid, then its outcome as a change of
+        op "commit_prepared" or "rollback_prepared" with the same gid and xid.
     proto_version: pgoutput protocol (0: the highest the server supports).
     status_interval: seconds between progress reports (checkpoints).
     Seconds may also be given as datetime.timedelta.
@@ -290,6 +304,9 @@ def open_stream(
     _callable("on_snapshot_progress", on_snapshot_progress)
     if streaming is not None and not isinstance(streaming, bool):
         raise ConfigurationError("streaming must be True, False or None, not %r" % (streaming,))
+    if deliver_prepared not in ("commit", "prepare"):
+        raise ConfigurationError("deliver_prepared must be \"commit\" or \"prepare\", not %r"
+                                 % (deliver_prepared,))
     # Read by attribute name in bindings/python/src/stream.cc (ToStreamOptions).
     options = types.SimpleNamespace(
         dsn=dsn,
@@ -310,6 +327,7 @@ def open_stream(
         max_buffered_bytes=_count("max_buffered_bytes", max_buffered_bytes, 0),
         spill_dir=str(spill_dir or ""),
         two_phase=bool(two_phase),
+        deliver_prepared=deliver_prepared,
         proto_version=_count("proto_version", proto_version, 0),
         status_interval=_seconds("status_interval", status_interval, required=True),
         connect_timeout=_seconds("connect_timeout", connect_timeout, required=True),

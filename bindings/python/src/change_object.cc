@@ -24,7 +24,8 @@ PyTypeObject change_type = {PyVarObject_HEAD_INIT(nullptr, 0)};
 ChangeObject* Self(PyObject* o) { return reinterpret_cast<ChangeObject*>(o); }
 
 // Interned operation names, indexed by pgcdc::Operation.
-PyObject* op_names[8];
+constexpr size_t kOpNames = 9;
+PyObject* op_names[kOpNames];
 
 int Traverse(PyObject* o, visitproc visit, void* arg) {
   Py_VISIT(Self(o)->new_row);
@@ -96,7 +97,7 @@ PGCDC_GETTER(id) {
 }
 PGCDC_GETTER(op) {
   const auto index = static_cast<size_t>(Self(o)->change.op());
-  PyObject* name = index < 8 ? op_names[index] : nullptr;
+  PyObject* name = index < kOpNames ? op_names[index] : nullptr;
   if (name == nullptr) return PyLong_FromSize_t(index);  // an operation added later
   Py_INCREF(name);
   return name;
@@ -129,6 +130,11 @@ PGCDC_GETTER(commit_time) { return CommitTimeToPython(Self(o)->change.commit_tim
 PGCDC_GETTER(ordinal) { return PyLong_FromUnsignedLong(Self(o)->change.ordinal()); }
 PGCDC_GETTER(last_in_transaction) {
   return PyBool_FromLong(Self(o)->change.last_in_transaction());
+}
+PGCDC_GETTER(gid) {
+  const std::string_view gid = Self(o)->change.gid();
+  if (gid.empty()) Py_RETURN_NONE;
+  return Str(gid);
 }
 
 bool IsMessage(PyObject* o) { return Self(o)->change.op() == Operation::kMessage; }
@@ -163,7 +169,8 @@ PGCDC_GETTER(restart_identity) {
 
 PyGetSetDef getset[] = {
     PGCDC_GETSET(id, "Stable dedupe key: identical when this change is delivered again."),
-    PGCDC_GETSET(op, "'insert', 'update', 'delete', 'truncate', 'message' or 'read'."),
+    PGCDC_GETSET(op, "'insert', 'update', 'delete', 'truncate', 'message', 'read', "
+                     "'commit_prepared' or 'rollback_prepared'."),
     PGCDC_GETSET(schema, "Schema of the table (None for messages)."),
     PGCDC_GETSET(table, "Table name (None for messages)."),
     PGCDC_GETSET(relation_oid, "OID of the table (0 for messages)."),
@@ -179,6 +186,10 @@ PyGetSetDef getset[] = {
     PGCDC_GETSET(commit_time, "Commit time: an aware datetime in UTC (None if unknown)."),
     PGCDC_GETSET(ordinal, "0-based position of the change in its transaction."),
     PGCDC_GETSET(last_in_transaction, "Whether this is the transaction's last change."),
+    PGCDC_GETSET(gid, "Two-phase transaction id (PREPARE TRANSACTION 'gid') of a change "
+                      "delivered at PREPARE, not committed yet, and of the "
+                      "'commit_prepared' / 'rollback_prepared' record telling its outcome; "
+                      "else None."),
     PGCDC_GETSET(prefix, "Message prefix (op == 'message'), else None."),
     PGCDC_GETSET(content, "Message content as bytes (op == 'message'), else None."),
     PGCDC_GETSET(transactional, "Whether the message was transactional, else None."),
@@ -246,6 +257,8 @@ PyObject* Repr(PyObject* o) {
     where = std::string(c.schema()) + "." + std::string(c.table());
   } else if (c.op() == Operation::kMessage) {
     where = "prefix=" + std::string(c.message_prefix());
+  } else if (!c.gid().empty()) {
+    where = "gid=" + std::string(c.gid());
   }
   return PyUnicode_FromFormat("<pgcdc.Change %s %s id=%s lsn=%s>", std::string(op).c_str(),
                               where.c_str(), id.c_str(), c.lsn().ToString().c_str());
@@ -254,9 +267,9 @@ PyObject* Repr(PyObject* o) {
 }  // namespace
 
 bool InitChangeType(PyObject* module) {
-  const char* names[] = {nullptr,     "insert",  "update", "delete",
-                         "truncate", "message", "read",   nullptr};
-  for (size_t i = 0; i < 8; ++i) {
+  const char* names[kOpNames] = {nullptr,    "insert",  "update", "delete",         "truncate",
+                                 "message",  "read",    "commit_prepared", "rollback_prepared"};
+  for (size_t i = 0; i < kOpNames; ++i) {
     op_names[i] = names[i] ? PyUnicode_InternFromString(names[i]) : nullptr;
     if (names[i] && !op_names[i]) return false;
   }
@@ -264,7 +277,8 @@ bool InitChangeType(PyObject* module) {
   change_type.tp_basicsize = sizeof(ChangeObject);
   change_type.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC;
   change_type.tp_doc =
-      "One decoded change: an insert, update, delete, truncate, message or snapshot read.\n\n"
+      "One decoded change: an insert, update, delete, truncate, message or snapshot read, "
+      "or the outcome of a prepared transaction delivered at PREPARE.\n\n"
       "Values are converted to Python objects on first access and cached. Instances come "
       "from a pgcdc stream; they cannot be created directly.";
   change_type.tp_dealloc = Dealloc;

@@ -53,6 +53,8 @@ class Stream {
   bool closed() const { return closed_; }
   uint64_t acked_lsn() const { return stream_->acked_lsn().value(); }
   uint64_t confirmed_flush_lsn() const { return stream_->confirmed_flush_lsn().value(); }
+  // Lock-free in the core: no CoreLock, also while another thread iterates.
+  py::dict stats() const;
 
  private:
   // Serializes the core calls (the core stream is not thread-safe), letting the GIL go
@@ -135,6 +137,10 @@ StreamOptions ToStreamOptions(py::handle o) {
   options.max_buffered_bytes = Attr<size_t>(o, "max_buffered_bytes");
   options.spill_dir = Attr<std::string>(o, "spill_dir");
   options.two_phase = Attr<bool>(o, "two_phase");
+  // "commit" or "prepare", checked by pgcdc._stream.open_stream.
+  options.deliver_prepared = Attr<std::string>(o, "deliver_prepared") == "prepare"
+                                 ? PreparedDelivery::kAtPrepare
+                                 : PreparedDelivery::kAtCommit;
   options.snapshot_readers = Attr<int>(o, "snapshot_readers");
   options.status_interval = *Seconds(o, "status_interval");
   options.connect_timeout = *Seconds(o, "connect_timeout");
@@ -260,6 +266,19 @@ void Stream::Close() {
   if (!status.ok()) ThrowStatus(status);
 }
 
+py::dict Stream::stats() const {
+  const StreamStats s = stream_->stats();
+  py::dict d;
+  d["buffered_bytes"] = s.buffered_bytes;
+  d["peak_buffered_bytes"] = s.peak_buffered_bytes;
+  d["spill_file_bytes"] = s.spill_file_bytes;
+  d["spilled_bytes_total"] = s.spilled_bytes_total;
+  d["transactions_spilled"] = s.transactions_spilled;
+  d["changes_delivered"] = s.changes_delivered;
+  d["transactions_delivered"] = s.transactions_delivered;
+  return d;
+}
+
 void Stream::RejectReentry(const char* what) const {
   if (busy_thread_.load() == std::this_thread::get_id()) {
     throw std::runtime_error(std::string("cannot ") + what +
@@ -281,6 +300,7 @@ void RegisterStream(py::module_& m) {
       .def("ack_lsn", &Stream::AckLsn, py::arg("lsn"))
       .def("close", &Stream::Close)
       .def("cancel", &Stream::Cancel)
+      .def("stats", &Stream::stats)
       .def_property_readonly("done", &Stream::done)
       .def_property_readonly("closed", &Stream::closed)
       .def_property_readonly("acked_lsn", &Stream::acked_lsn)
