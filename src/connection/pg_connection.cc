@@ -37,11 +37,6 @@ std::string_view TrimNewline(std::string_view s) {
   return s;
 }
 
-absl::Status WithSqlState(absl::Status status, std::string_view sqlstate) {
-  if (!sqlstate.empty()) status.SetPayload(kSqlStatePayloadUrl, absl::Cord(Sv(sqlstate)));
-  return status;
-}
-
 // libpq reports connection failures as text only (no SQLSTATE without a result).
 absl::Status StatusFromConnectError(std::string_view message) {
   const std::string text = absl::StrCat("cannot connect to PostgreSQL: ", Sv(message));
@@ -491,6 +486,11 @@ absl::Status PgConnection::EndCopyBoth(absl::Duration timeout) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status WithSqlState(absl::Status status, std::string_view sqlstate) {
+  if (!sqlstate.empty()) status.SetPayload(kSqlStatePayloadUrl, absl::Cord(Sv(sqlstate)));
+  return status;
 }
 
 }  // namespace pgcdc::internal

@@ -94,6 +94,11 @@ class PgConnection {
 absl::Status StatusFromServerError(std::string_view sqlstate, std::string_view message,
                                    std::string_view context);
 
+// `status` with `sqlstate` attached as the server would have reported it: errors pgcdc
+// detects itself carry the SQLSTATE of the server's own error for the same problem,
+// so callers can handle both alike.
+absl::Status WithSqlState(absl::Status status, std::string_view sqlstate);
+
 }  // namespace pgcdc::internal
 
 #endif  // PGCDC_CONNECTION_PG_CONNECTION_H_

@@ -22,13 +22,40 @@ absl::StatusOr<std::string> ShowSetting(PgConnection& conn, std::string_view nam
 absl::Status CheckWalLevel(PgConnection& conn) {
   PGCDC_ASSIGN_OR_RETURN(std::string wal_level, ShowSetting(conn, "wal_level"));
   if (wal_level != "logical") {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the server runs with wal_level = ", wal_level,
-        "; logical replication needs wal_level = logical. Fix: ALTER SYSTEM SET "
-        "wal_level = logical; then restart PostgreSQL (on Amazon RDS/Aurora set the "
-        "parameter rds.logical_replication = 1 and reboot)"));
+    // 55000: what the server itself reports for logical decoding without it.
+    return WithSqlState(
+        absl::FailedPreconditionError(absl::StrCat(
+            "the server runs with wal_level = ", wal_level,
+            "; logical replication needs wal_level = logical. Fix: ALTER SYSTEM SET "
+            "wal_level = logical; then restart PostgreSQL (on Amazon RDS/Aurora set the "
+            "parameter rds.logical_replication = 1 and reboot)")),
+        "55000");
   }
   return absl::OkStatus();
+}
+
+// A snapshot that could not start (no SELECT privilege, a reader that cannot connect)
+// must not leave a new slot behind: it would hold WAL until someone drops it. The
+// marker goes too, so the next Open() starts clean.
+absl::Status DropSnapshotSlots(PgConnection& conn, const std::vector<std::string>& slots,
+                               absl::Status cause) {
+  for (const std::string& name : slots) {
+    if (name.empty()) continue;
+    absl::StatusOr<QueryResult> r = conn.Query(absl::StrCat(
+        "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = ",
+        conn.QuoteLiteral(name)));
+    absl::Status dropped =
+        !r.ok() ? r.status()
+        : r->rows.empty()
+            ? absl::OkStatus()
+            : conn.Exec(absl::StrCat("DROP_REPLICATION_SLOT ", conn.QuoteIdentifier(name)));
+    if (!dropped.ok()) {
+      return absl::Status(cause.code(),
+                          absl::StrCat(cause.message(), " (and dropping the new slot ", name,
+                                       " failed: ", dropped.message(), "; drop it by hand)"));
+    }
+  }
+  return cause;
 }
 
 absl::StatusOr<absl::Duration> WalSenderTimeout(PgConnection& conn) {
@@ -56,13 +83,17 @@ absl::Status EnsurePublications(PgConnection& conn, const StreamOptions& options
     for (const auto& row : r.rows) found = found || (row[0] && *row[0] == p);
     if (found) continue;
     if (options.publication_tables.empty() || !new_slot) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "publication \"", p, "\" does not exist in database \"", conn.database(),
-          "\". Create it: CREATE PUBLICATION ", conn.QuoteIdentifier(p), " FOR TABLE <tables>;",
-          new_slot ? " (or pass the tables to publish so pgcdc creates it)"
-                   : absl::StrCat(" then drop and recreate slot \"", options.slot_name,
-                                  "\": the slot cannot use a publication created after its "
-                                  "position")));
+      // 42704 (undefined_object), as pgoutput reports a missing publication.
+      return WithSqlState(
+          absl::FailedPreconditionError(absl::StrCat(
+              "publication \"", p, "\" does not exist in database \"", conn.database(),
+              "\". Create it: CREATE PUBLICATION ", conn.QuoteIdentifier(p),
+              " FOR TABLE <tables>;",
+              new_slot ? " (or pass the tables to publish so pgcdc creates it)"
+                       : absl::StrCat(" then drop and recreate slot \"", options.slot_name,
+                                      "\": the slot cannot use a publication created after "
+                                      "its position"))),
+          "42704");
     }
     std::vector<std::string> tables;
     for (const std::string& t : options.publication_tables) {
@@ -129,8 +160,7 @@ absl::StatusOr<SlotState> CheckSlot(PgConnection& conn, const StreamOptions& opt
         ". Only one consumer can use a slot: stop the other one, or wait until "
         "wal_sender_timeout ends a crashed consumer's session (to force it: SELECT "
         "pg_terminate_backend(", *row[3], "))"));
-    status.SetPayload(kSqlStatePayloadUrl, absl::Cord("55006"));
-    return status;
+    return WithSqlState(std::move(status), "55006");  // object_in_use, as the server says
   }
   if (row[4]) {
     PGCDC_ASSIGN_OR_RETURN(Lsn lsn, Lsn::Parse(*row[4]));
@@ -251,10 +281,12 @@ absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& o
   PGCDC_RETURN_IF_ERROR(EnsurePublications(conn, options, /*new_slot=*/!slot.exists));
   if (!slot.exists) {
     if (!options.create_slot && snapshot == nullptr) {
-      return absl::NotFoundError(absl::StrCat(
-          "replication slot \"", options.slot_name, "\" does not exist in database \"",
-          conn.database(), "\". Create it (create_slot = true / --create-slot) or check the "
-          "name"));
+      return WithSqlState(  // 42704, as START_REPLICATION reports a missing slot
+          absl::NotFoundError(absl::StrCat(
+              "replication slot \"", options.slot_name, "\" does not exist in database \"",
+              conn.database(), "\". Create it (create_slot = true / --create-slot) or check "
+              "the name")),
+          "42704");
     }
     PGCDC_ASSIGN_OR_RETURN(CreatedSlot created,
                            CreateSlot(conn, options, session.server_version, snapshot));
@@ -263,7 +295,11 @@ absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& o
     if (snapshot != nullptr) {
       // The exported snapshot can be imported only until this connection's next
       // command: the readers import it now, before START_REPLICATION.
-      PGCDC_RETURN_IF_ERROR(snapshot->Import(created.snapshot_name, created.consistent_point));
+      if (absl::Status s = snapshot->Import(created.snapshot_name, created.consistent_point);
+          !s.ok()) {
+        return DropSnapshotSlots(conn, {options.slot_name, snapshot->marker_slot()},
+                                 std::move(s));
+      }
       if (!snapshot->start_replication()) {
         session.confirmed_flush_lsn = created.consistent_point;
         return session;

@@ -36,6 +36,9 @@ class SnapshotSetup {
   // other command (only until then can the snapshot be imported).
   virtual absl::Status Import(const std::string& snapshot_name, uint64_t consistent_point) = 0;
   virtual bool temporary_slot() const = 0;
+  // The slot marking the snapshot unfinished ("" if none); dropped with the new slot
+  // when Import() fails.
+  virtual std::string marker_slot() const = 0;
   // false: return the session without START_REPLICATION (the snapshot is all).
   virtual bool start_replication() const = 0;
 };

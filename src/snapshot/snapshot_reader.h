@@ -42,6 +42,9 @@ class SnapshotReader final : public SnapshotSetup {
   absl::StatusOr<bool> Prepare(PgConnection& conn, bool slot_exists) override;
   absl::Status Import(const std::string& snapshot_name, uint64_t consistent_point) override;
   bool temporary_slot() const override { return mode_ == SnapshotMode::kInitialOnly; }
+  std::string marker_slot() const override {
+    return mode_ == SnapshotMode::kInitial ? MarkerSlotName(slot_name_) : "";
+  }
   bool start_replication() const override { return mode_ == SnapshotMode::kInitial; }
 
   bool imported() const { return imported_; }

@@ -37,6 +37,7 @@ TEST_F(ErrorsTest, WalLevelNotLogical) {
   EXPECT_THAT(Message(stream.status()),
               AllOf(HasSubstr("wal_level = replica"), HasSubstr("ALTER SYSTEM SET wal_level = logical")));
   EXPECT_FALSE(IsRetryable(stream.status()));
+  EXPECT_EQ(SqlState(stream.status()), "55000");  // as the server reports it
 }
 
 TEST_F(ErrorsTest, MissingPublication) {
@@ -47,6 +48,8 @@ TEST_F(ErrorsTest, MissingPublication) {
   EXPECT_THAT(Message(stream.status()),
               AllOf(HasSubstr("publication \"nope\" does not exist"),
                     HasSubstr("CREATE PUBLICATION")));
+  // pgoutput's own SQLSTATE for a publication dropped while streaming.
+  EXPECT_EQ(SqlState(stream.status()), "42704");
 }
 
 TEST_F(ErrorsTest, RoleWithoutReplicationPrivilege) {
@@ -126,6 +129,7 @@ TEST_F(ErrorsTest, MissingSlotWithoutCreate) {
   options.create_slot = false;
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
   EXPECT_EQ(stream.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(SqlState(stream.status()), "42704");  // as START_REPLICATION reports it
   EXPECT_THAT(Message(stream.status()), HasSubstr("create_slot"));
 }
 

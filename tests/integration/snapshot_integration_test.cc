@@ -206,6 +206,12 @@ TEST_F(SnapshotTest, NoSelectPrivilegeNamesTheGrant) {
   absl::StatusOr<ChangeStream> s = ChangeStream::Open(o);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kPermissionDenied) << s.status();
   EXPECT_THAT(std::string(s.status().message()), HasSubstr("GRANT SELECT ON \"public\".\"t\""));
+  // kInitial creates a lasting slot and a marker: neither may stay behind to hold WAL.
+  o.snapshot = SnapshotMode::kInitial;
+  s = ChangeStream::Open(o);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kPermissionDenied) << s.status();
+  EXPECT_FALSE(SlotExists(slot_));
+  EXPECT_FALSE(SlotExists(slot_ + "_snapshot"));
   Exec("DROP ROLE " + slot_ + "_r");
 }
 

@@ -72,10 +72,12 @@ def test_unreachable_server_is_retryable_connection_error() -> None:
 
 def test_missing_publication(pg_env: PgEnv) -> None:
     setup_table(pg_env)
-    e = raised(pg_env, errors.ReplicationSetupError, publications=["nope"])
+    e = raised(pg_env, errors.PublicationNotFoundError, publications=["nope"])
     assert 'publication "nope" does not exist' in str(e) and "CREATE PUBLICATION" in str(e)
-    # Found by pgcdc's own check before streaming: no server SQLSTATE.
-    assert (e.code, e.sqlstate, e.retryable) == ("FAILED_PRECONDITION", None, False)
+    # Found by pgcdc's own check before streaming, with the SQLSTATE the server gives
+    # when a publication goes missing later: one class for both.
+    assert isinstance(e, LookupError)
+    assert (e.code, e.sqlstate, e.retryable) == ("FAILED_PRECONDITION", "42704", False)
 
 
 def test_publication_dropped_while_streaming(pg_env: PgEnv) -> None:
@@ -98,7 +100,7 @@ def test_wal_level_replica(pg_wal_replica: PgCluster) -> None:
                           create_slot=True)
     e = info.value
     assert "wal_level" in str(e) and "ALTER SYSTEM SET wal_level = logical" in str(e)
-    assert (e.code, e.sqlstate, e.retryable) == ("FAILED_PRECONDITION", None, False)
+    assert (e.code, e.sqlstate, e.retryable) == ("FAILED_PRECONDITION", "55000", False)
 
 
 def test_role_without_replication_privilege(pg_env: PgEnv) -> None:
@@ -131,6 +133,7 @@ def test_missing_slot_without_create_slot(pg_env: PgEnv) -> None:
     setup_table(pg_env)
     e = raised(pg_env, errors.SlotNotFoundError, create_slot=False)
     assert isinstance(e, LookupError) and "create_slot" in str(e)
+    assert e.sqlstate == "42704"
     assert pg_env.sql("SELECT 1 FROM pg_replication_slots") == []
 
 
