@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "connection/pg_connection.h"
 #include "integration/testing/postgres_fixture.h"
 #include "integration/testing/stream_helpers.h"
 #include "pgcdc/pgcdc.h"
@@ -79,6 +80,67 @@ TEST_F(StreamingTest, SmallTransactionsCommittedDuringALargeOneComeFirst) {
   EXPECT_EQ(ValueOf(c[4001].new_row(), "id").int_value(), 4000);
   EXPECT_LT(c[1].end_lsn(), c[2].commit_lsn());
   EXPECT_GT(StreamedTransactions(), 0);
+}
+
+// Three large transactions open at once, each streamed in several chunks that the
+// server interleaves, committed in another order than they began, with small ones
+// committed between; a 256 kB buffer makes them spill too.
+TEST_F(StreamingTest, ConcurrentLargeTransactionsArriveWholeInCommitOrder) {
+  stream_.reset();
+  StreamOptions options = Options();
+  options.streaming = true;
+  options.dsn += " options='-c logical_decoding_work_mem=64kB'";
+  options.max_buffered_bytes = 256 << 10;
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+
+  internal::ConnectParams params;
+  params.dsn = pg().Dsn(dbname());
+  params.replication = false;
+  std::vector<std::unique_ptr<internal::PgConnection>> txn;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<std::unique_ptr<internal::PgConnection>> conn =
+        internal::PgConnection::Connect(params);
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    txn.push_back(*std::move(conn));
+    ASSERT_TRUE(txn.back()->Exec("SET search_path = public").ok());  // pgcdc pins it empty
+  }
+  auto run = [&](int i, const std::string& sql) {
+    absl::Status s = txn[i]->Exec(sql);
+    ASSERT_TRUE(s.ok()) << sql << ": " << s;
+  };
+  run(0, "BEGIN;" + InsertRange(1, 3000));           // A
+  run(1, "BEGIN;" + InsertRange(10001, 13000));      // B
+  run(2, "BEGIN;" + InsertRange(20001, 23000));      // C
+  Exec("INSERT INTO t VALUES (90001, 'small')");
+  run(0, InsertRange(3001, 4000));
+  run(1, "SAVEPOINT s;" + InsertRange(13001, 14000) + "ROLLBACK TO s;");
+  run(2, "COMMIT");
+  Exec("INSERT INTO t VALUES (90002, 'small')");
+  run(0, "COMMIT");
+  run(1, InsertRange(14001, 15000) + "COMMIT;");
+  Exec("INSERT INTO t VALUES (90003, 'small')");
+
+  std::vector<int64_t> expected = {90001};
+  for (int64_t i = 20001; i <= 23000; ++i) expected.push_back(i);  // C committed first
+  expected.push_back(90002);
+  for (int64_t i = 1; i <= 4000; ++i) expected.push_back(i);       // then A
+  for (int64_t i = 10001; i <= 13000; ++i) expected.push_back(i);  // then B, without s
+  for (int64_t i = 14001; i <= 15000; ++i) expected.push_back(i);
+  expected.push_back(90003);
+  std::vector<Change> c = ReadChanges(*stream, expected.size());
+  std::vector<int64_t> ids = RowIds(c);
+  EXPECT_EQ(ids, expected);
+  for (size_t i = 1; i < c.size(); ++i) {
+    ASSERT_GE(c[i].commit_lsn(), c[i - 1].commit_lsn()) << "at " << i;
+    if (c[i].commit_lsn() == c[i - 1].commit_lsn()) {
+      ASSERT_EQ(c[i].ordinal(), c[i - 1].ordinal() + 1) << "at " << i;
+    }
+  }
+  EXPECT_TRUE(ReadFor(*stream, absl::Milliseconds(300)).empty());
+  EXPECT_GE(StreamedTransactions(), 3) << "the server did not stream them all";
+  EXPECT_GE(stream->stats().transactions_spilled, 1u) << "nothing spilled: raise the rows";
+  EXPECT_EQ(stream->stats().spill_file_bytes, 0u);
 }
 
 }  // namespace
