@@ -83,6 +83,13 @@ struct StreamOptions {
   int snapshot_readers = 2;
   SnapshotProgressCallback on_snapshot_progress;  // may be empty
 
+  // Once the stream has caught up with the server, wait this long after new data
+  // arrives before reading it. The server writes each change as its own message, and
+  // waking up and reading costs more than decoding one; reading a few together halves
+  // the CPU per change of a busy stream (bench/RESULTS.md) for at most this much added
+  // latency. Zero: read at once. At most 100 ms.
+  absl::Duration read_linger = absl::Microseconds(200);
+
   // How often acknowledged progress is reported to the server (after on_checkpoint).
   absl::Duration status_interval = absl::Seconds(10);
   // Give up connecting after this long.

@@ -1,6 +1,7 @@
 #include "connection/pg_connection.h"
 
 #include <poll.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -393,17 +394,37 @@ absl::StatusOr<ReceiveResult> PgConnection::Receive(
     if (handled > 0) return ReceiveResult::kData;
     if (read_socket && absl::Now() >= deadline) return ReceiveResult::kTimeout;
 
-    pollfd fds[2] = {{PQsocket(conn_), POLLIN, 0}, {wake_fd, POLLIN, 0}};
-    const int nfds = wake_fd >= 0 ? 2 : 1;
-    const int rc = poll(fds, nfds, MillisUntil(deadline));
-    if (rc < 0 && errno != EINTR) {
-      return absl::InternalError(absl::StrCat("poll: ", std::strerror(errno)));
+    absl::StatusOr<bool> readable = WaitReadable(deadline, wake_fd);
+    if (!readable.ok()) return readable.status();
+    if (!*readable) {
+      return absl::Now() >= deadline ? ReceiveResult::kTimeout : ReceiveResult::kWoken;
     }
-    if (nfds == 2 && (fds[1].revents & POLLIN)) return ReceiveResult::kWoken;
-    if (rc <= 0) return rc == 0 ? ReceiveResult::kTimeout : ReceiveResult::kWoken;
     if (PQconsumeInput(conn_) == 0) return StatusFromConnection("reading the replication stream");
     read_socket = true;
   }
+}
+
+absl::StatusOr<bool> PgConnection::WaitReadable(absl::Time deadline, int wake_fd) {
+  pollfd fds[2] = {{PQsocket(conn_), POLLIN, 0}, {wake_fd, POLLIN, 0}};
+  const int nfds = wake_fd >= 0 ? 2 : 1;
+  int rc = poll(fds, nfds, 0);
+  const bool caught_up = rc == 0;
+  if (caught_up) rc = poll(fds, nfds, MillisUntil(deadline));
+  if (rc < 0 && errno != EINTR) {
+    return absl::InternalError(absl::StrCat("poll: ", std::strerror(errno)));
+  }
+  if (rc <= 0 || (nfds == 2 && (fds[1].revents & POLLIN))) return false;
+  if (caught_up && read_linger_ > absl::ZeroDuration()) {
+    // The walsender writes every message separately, and each socket wakeup and read
+    // costs the reader more than the message itself: having caught up, let a few
+    // messages collect (within the socket buffer, so the server does not block) and
+    // read them together. Only the wake fd (Cancel) cuts the wait short.
+    const timespec linger = absl::ToTimespec(read_linger_);
+    pollfd wake = {wake_fd, POLLIN, 0};
+    if (wake_fd >= 0 && ppoll(&wake, 1, &linger, nullptr) > 0) return false;
+    if (wake_fd < 0) nanosleep(&linger, nullptr);
+  }
+  return true;
 }
 
 absl::Status PgConnection::DrainResults(absl::Time deadline) {

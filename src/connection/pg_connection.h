@@ -70,6 +70,10 @@ class PgConnection {
                                         absl::FunctionRef<absl::Status(std::string_view)> handler,
                                         absl::FunctionRef<bool()> more = [] { return true; });
 
+  // Once the stream has caught up, wait this long after data arrives before reading it
+  // (see StreamOptions::read_linger). Zero: read at once.
+  void set_read_linger(absl::Duration linger) { read_linger_ = linger; }
+
   // Queues `data` as one CopyData message and flushes without blocking forever (waits
   // for the socket to drain, reading input meanwhile, as the protocol requires).
   absl::Status SendCopyData(std::string_view data);
@@ -84,9 +88,12 @@ class PgConnection {
   absl::Status DrainResults(absl::Time deadline);
   absl::Status StatusFromConnection(std::string_view context) const;
   void CancelRunningCommand();
+  // Waits for the socket or `wake_fd`; true when the socket is readable.
+  absl::StatusOr<bool> WaitReadable(absl::Time deadline, int wake_fd);
 
   pg_conn* conn_;
   bool in_copy_ = false;
+  absl::Duration read_linger_ = absl::ZeroDuration();
 };
 
 // Error text from the server or libpq mapped to the pgcdc status contract (see

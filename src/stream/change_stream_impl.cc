@@ -70,6 +70,7 @@ ChangeStreamImpl::ChangeStreamImpl(StreamOptions options, ReplicationSession ses
       assembler_(session_.proto_version, Limits(options_), options_.deliver_prepared),
       progress_(session_.confirmed_flush_lsn),
       heartbeat_interval_(HeartbeatInterval(session_.wal_sender_timeout)) {
+  session_.conn->set_read_linger(options_.read_linger);
   started_ = absl::Now();
   last_change_time_ = started_;
   last_status_sent_ = started_;

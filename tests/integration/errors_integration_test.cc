@@ -178,6 +178,13 @@ TEST_F(ErrorsTest, InvalidOptionsAreRejectedBeforeConnecting) {
   options = Options();
   options.publications.clear();
   EXPECT_EQ(ChangeStream::Open(options).status().code(), absl::StatusCode::kInvalidArgument);
+  for (absl::Duration linger : {absl::Microseconds(-1), absl::Milliseconds(101)}) {
+    options = Options();
+    options.read_linger = linger;
+    absl::Status status = ChangeStream::Open(options).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(Message(status), HasSubstr("read_linger"));
+  }
 }
 
 }  // namespace

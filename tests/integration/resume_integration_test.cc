@@ -333,6 +333,27 @@ TEST_F(ResumeTest, CancelFromAnotherThreadEndsBlockingNext) {
   EXPECT_TRUE(stream.done());
 }
 
+TEST_F(ResumeTest, ReadLingerWaitsBeforeReadingOnceCaughtUp) {
+  StreamOptions options = Options();
+  options.read_linger = absl::Milliseconds(100);
+  ChangeStream stream = OpenStream(options);
+  absl::Time committed;
+  std::thread writer([&] {  // commits while the stream waits on an idle socket
+    absl::SleepFor(absl::Milliseconds(300));
+    // A commit that flushes WAL wakes the walsender at once (the test server runs
+    // with synchronous_commit off, which would delay sending by up to 200 ms).
+    Exec("SET synchronous_commit = on; INSERT INTO t VALUES (1, 'a')");
+    committed = absl::Now();
+  });
+  std::vector<Change> got = ReadChanges(stream, 1);
+  const absl::Time delivered = absl::Now();
+  writer.join();
+  ASSERT_EQ(got.size(), 1u);
+  // Without the linger the change arrives within a few milliseconds of its commit,
+  // usually before Exec() has even returned.
+  EXPECT_GE(delivered - committed, absl::Milliseconds(50));
+}
+
 // Opens a stream, retrying while the server still holds the slot for a consumer that
 // just died (its walsender exits once it notices the closed socket).
 absl::StatusOr<ChangeStream> OpenWhenSlotFree(const StreamOptions& options) {

@@ -263,3 +263,24 @@ def test_changes_outlive_their_stream(pg_env: PgEnv) -> None:
     assert [c.new for c in changes] == [{"id": 1, "v": "a"}, {"id": 2, "v": "b", "w": 3}]
     assert changes[1].to_dict()["new"] == {"id": 2, "v": "b", "w": 3}
     assert changes[0].to_proto().new_row.columns[1].name == "v"
+
+
+def test_read_linger_waits_before_reading_once_caught_up(pg_env: PgEnv) -> None:
+    pg_env.sql("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t;")
+    committed = []
+
+    def insert() -> None:  # commits while the stream waits on an idle socket
+        time.sleep(0.3)
+        pg_env.sql("INSERT INTO t VALUES (1)")
+        committed.append(time.monotonic())
+
+    with open_stream(pg_env, idle_timeout=5.0, read_linger=0.1) as stream:
+        writer = threading.Thread(target=insert)
+        writer.start()
+        got = read(stream, 1)
+        delivered = time.monotonic()
+        writer.join()
+    assert [c.new for c in got] == [{"id": 1}]
+    # Without the linger it arrives within milliseconds of the commit, usually before
+    # the INSERT's client has returned.
+    assert delivered - committed[0] >= 0.05

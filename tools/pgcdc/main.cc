@@ -20,6 +20,8 @@ constexpr char kUsage[] =
     "               [--deliver-prepared commit|prepare]  with --two-phase: prepared\n"
     "               transactions at COMMIT PREPARED (default) or at PREPARE, followed\n"
     "               by a commit_prepared/rollback_prepared record\n"
+    "               [--read-linger-us N]  once caught up, wait N us (default 200)\n"
+    "               before reading, to read messages together\n"
     "               [--snapshot never|initial|initial_only] [--snapshot-readers N]\n"
     "               [--progress auto|always|never]  snapshot progress on stderr\n"
     "               (auto: when stderr is a terminal)\n"

@@ -77,6 +77,13 @@ absl::StatusOr<StreamOptions> OptionsFromArgs(const Args& args) {
     }
     options.max_buffered_bytes = static_cast<size_t>(value) << 20;
   }
+  if (std::optional<std::string> us = args.Get("read-linger-us")) {
+    int value = 0;
+    if (!absl::SimpleAtoi(*us, &value) || value < 0) {
+      return absl::InvalidArgumentError("--read-linger-us takes a number of microseconds");
+    }
+    options.read_linger = absl::Microseconds(value);
+  }
   auto seconds = [&](const char* name, std::optional<absl::Duration>* out) -> absl::Status {
     absl::StatusOr<std::optional<absl::Duration>> d = args.GetSeconds(name);
     if (!d.ok()) return d.status();
@@ -185,7 +192,7 @@ int RunStream(int argc, char** argv) {
       argc, argv,
       {"dsn", "slot", "publication", "table", "format", "max-duration", "idle-timeout",
        "stop-at-lsn", "start-lsn", "status-interval", "spill-dir", "max-buffered-mb",
-       "deliver-prepared", "snapshot", "snapshot-readers", "progress"},
+       "read-linger-us", "deliver-prepared", "snapshot", "snapshot-readers", "progress"},
       {"create-slot", "streaming", "no-streaming", "two-phase"});
   absl::StatusOr<StreamOptions> options =
       args.ok() ? OptionsFromArgs(*args) : absl::StatusOr<StreamOptions>(args.status());

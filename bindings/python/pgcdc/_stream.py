@@ -28,7 +28,8 @@ _BATCH_SIZE = 512
 _UTC = datetime.timezone.utc
 
 
-def _seconds(name: str, value: Optional[float], *, required: bool = False) -> Optional[float]:
+def _seconds(name: str, value: Optional[float], *, required: bool = False,
+             zero_ok: bool = False) -> Optional[float]:
     if value is None:
         if required:
             raise ConfigurationError("%s must be a number of seconds, not None" % name)
@@ -38,8 +39,9 @@ def _seconds(name: str, value: Optional[float], *, required: bool = False) -> Op
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigurationError("%s takes a number of seconds (or a timedelta), not %r"
                                  % (name, value))
-    if not value > 0:
-        raise ConfigurationError("%s must be positive, not %r" % (name, value))
+    if not (value >= 0 if zero_ok else value > 0):
+        raise ConfigurationError("%s must be %s, not %r"
+                                 % (name, "zero or more" if zero_ok else "positive", value))
     return float(value)
 
 
@@ -258,6 +260,7 @@ def open_stream(
     two_phase: bool = False,
     deliver_prepared: str = "commit",
     proto_version: int = 0,
+    read_linger: float = 0.0002,
     status_interval: float = 10.0,
     connect_timeout: float = 30.0,
     create_slot_timeout: float = 120.0,
@@ -290,6 +293,9 @@ def open_stream(
         not committed yet and marked with change.gid, then its outcome as a change of
         op "commit_prepared" or "rollback_prepared" with the same gid and xid.
     proto_version: pgoutput protocol (0: the highest the server supports).
+    read_linger: seconds to wait, once caught up, after data arrives before reading
+        it, so that messages are read together (about half the CPU per change of a
+        busy stream for at most this much latency; 0 reads at once; at most 0.1).
     status_interval: seconds between progress reports (checkpoints).
     Seconds may also be given as datetime.timedelta.
 
@@ -329,6 +335,7 @@ def open_stream(
         two_phase=bool(two_phase),
         deliver_prepared=deliver_prepared,
         proto_version=_count("proto_version", proto_version, 0),
+        read_linger=_seconds("read_linger", read_linger, required=True, zero_ok=True),
         status_interval=_seconds("status_interval", status_interval, required=True),
         connect_timeout=_seconds("connect_timeout", connect_timeout, required=True),
         create_slot_timeout=_seconds("create_slot_timeout", create_slot_timeout,
