@@ -68,7 +68,8 @@ absl::Status Validate(const StreamOptions& options) {
   if (options.status_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("status_interval must be positive");
   }
-  if (options.read_linger < absl::ZeroDuration() || options.read_linger > absl::Milliseconds(100)) {
+  if (options.read_linger && (*options.read_linger < absl::ZeroDuration() ||
+                              *options.read_linger > absl::Milliseconds(100))) {
     return absl::InvalidArgumentError("read_linger must be between 0 and 100 ms");
   }
   if (options.max_duration && *options.max_duration < absl::ZeroDuration()) {

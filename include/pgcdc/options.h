@@ -85,10 +85,12 @@ struct StreamOptions {
 
   // Once the stream has caught up with the server, wait this long after new data
   // arrives before reading it. The server writes each change as its own message, and
-  // waking up and reading costs more than decoding one; reading a few together halves
-  // the CPU per change of a busy stream (bench/RESULTS.md) for at most this much added
-  // latency. Zero: read at once. At most 100 ms.
-  absl::Duration read_linger = absl::Microseconds(200);
+  // waking up and reading costs more than decoding one; reading a few together cuts
+  // the CPU per change of a busy stream by a quarter to a half (doc/adr/0006) for at
+  // most this much added latency. Unset: 200 us over a unix socket, whose small buffer
+  // would otherwise fill and block the server, and 2 ms over TCP. Zero: read at once.
+  // At most 100 ms.
+  std::optional<absl::Duration> read_linger;
 
   // How often acknowledged progress is reported to the server (after on_checkpoint).
   absl::Duration status_interval = absl::Seconds(10);

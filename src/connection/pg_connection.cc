@@ -1,6 +1,7 @@
 #include "connection/pg_connection.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <cerrno>
@@ -365,6 +366,13 @@ absl::Status PgConnection::StartCopyBoth(std::string_view command) {
   // may itself be blocked writing to us (pgoutput.md §1.5).
   if (PQsetnonblocking(conn_, 1) != 0) return StatusFromConnection("PQsetnonblocking");
   return absl::OkStatus();
+}
+
+bool PgConnection::unix_socket() const {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  return getsockname(PQsocket(conn_), reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
+         address.ss_family == AF_UNIX;
 }
 
 absl::StatusOr<ReceiveResult> PgConnection::Receive(

@@ -41,6 +41,7 @@ class PgConnection {
   PgConnection& operator=(const PgConnection&) = delete;
 
   int server_version() const;  // e.g. 150004
+  bool unix_socket() const;    // connected through a unix-domain socket (not TCP)
   bool in_copy() const { return in_copy_; }
   bool connected() const;
   std::string database() const;

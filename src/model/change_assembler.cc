@@ -413,15 +413,20 @@ absl::Status ChangeAssembler::HandleStreamCommit(const StreamCommit& commit) {
   if (in_stream_ || open_) {
     return absl::DataLossError("pgoutput Stream Commit inside a stream block or transaction");
   }
-  FrameStore frames;  // still counted as buffered until its replay ends
-  if (auto it = streams_.find(commit.xid); it != streams_.end()) {
-    frames = std::move(it->second);
-    streams_.erase(it);
-  }
+  FrameStore frames = TakeStream(commit.xid);
   StartReplay({commit.xid, commit.commit_lsn, commit.end_lsn, UnixMicros(commit.commit_time),
                /*gid=*/nullptr},
               std::move(frames), /*streamed=*/true, Overlay::kCommit);
   return absl::OkStatus();
+}
+
+FrameStore ChangeAssembler::TakeStream(uint32_t xid) {
+  FrameStore frames;  // still counted as buffered until its replay ends
+  if (auto it = streams_.find(xid); it != streams_.end()) {
+    frames = std::move(it->second);
+    streams_.erase(it);
+  }
+  return frames;
 }
 
 void ChangeAssembler::StartReplay(const CommitPosition& position, FrameStore frames,

@@ -165,6 +165,9 @@ class ChangeAssembler {
     kDrop,    // nothing (a prepared block: applied for the session on arrival already)
     kKeep,    // the transaction's, until COMMIT or ROLLBACK PREPARED (delivered at PREPARE)
   };
+  // The streamed transaction's messages (empty if it sent none), out of streams_; they
+  // stay counted in buffered_bytes_ until released.
+  FrameStore TakeStream(uint32_t xid);
   void StartReplay(const CommitPosition& position, FrameStore frames, bool streamed,
                    Overlay overlay);
 

@@ -47,10 +47,7 @@ absl::Status ChangeAssembler::HandlePrepare(const Prepare& prepare, bool streame
       return absl::DataLossError("pgoutput Stream Prepare inside a block or transaction");
     }
     txn.streamed = true;
-    if (auto it = streams_.find(prepare.xid); it != streams_.end()) {
-      txn.frames = std::move(it->second);
-      streams_.erase(it);
-    }
+    txn.frames = TakeStream(prepare.xid);
   } else {
     if (!prepare_block_ || prepare_block_->xid != prepare.xid) {
       return absl::DataLossError("pgoutput Prepare without its Begin Prepare");
@@ -85,11 +82,7 @@ absl::Status ChangeAssembler::ReplayStreamPrepared(const Prepare& prepare) {
   if (in_stream_ || open_) {
     return absl::DataLossError("pgoutput Stream Prepare inside a block or transaction");
   }
-  FrameStore frames;  // still counted as buffered until its replay ends
-  if (auto it = streams_.find(prepare.xid); it != streams_.end()) {
-    frames = std::move(it->second);
-    streams_.erase(it);
-  }
+  FrameStore frames = TakeStream(prepare.xid);
   // The schema the transaction described stays its own until its outcome: the server
   // keeps it as sent for that xid only (pgoutput merges it at a commit).
   StartReplay({prepare.xid, prepare.prepare_lsn, prepare.end_lsn,

@@ -70,7 +70,8 @@ ChangeStreamImpl::ChangeStreamImpl(StreamOptions options, ReplicationSession ses
       assembler_(session_.proto_version, Limits(options_), options_.deliver_prepared),
       progress_(session_.confirmed_flush_lsn),
       heartbeat_interval_(HeartbeatInterval(session_.wal_sender_timeout)) {
-  session_.conn->set_read_linger(options_.read_linger);
+  session_.conn->set_read_linger(options_.read_linger.value_or(
+      session_.conn->unix_socket() ? absl::Microseconds(200) : absl::Milliseconds(2)));
   started_ = absl::Now();
   last_change_time_ = started_;
   last_status_sent_ = started_;

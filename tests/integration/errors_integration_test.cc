@@ -178,7 +178,7 @@ TEST_F(ErrorsTest, InvalidOptionsAreRejectedBeforeConnecting) {
   options = Options();
   options.publications.clear();
   EXPECT_EQ(ChangeStream::Open(options).status().code(), absl::StatusCode::kInvalidArgument);
-  for (absl::Duration linger : {absl::Microseconds(-1), absl::Milliseconds(101)}) {
+  for (absl::Duration linger : {absl::Microseconds(-1), absl::Milliseconds(101)}) {  // NOLINT
     options = Options();
     options.read_linger = linger;
     absl::Status status = ChangeStream::Open(options).status();

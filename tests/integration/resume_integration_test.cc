@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "connection/pg_connection.h"
 #include "pgcdc/pgcdc.h"
 #include "integration/testing/postgres_fixture.h"
 #include "integration/testing/stream_helpers.h"
@@ -352,6 +353,22 @@ TEST_F(ResumeTest, ReadLingerWaitsBeforeReadingOnceCaughtUp) {
   // Without the linger the change arrives within a few milliseconds of its commit,
   // usually before Exec() has even returned.
   EXPECT_GE(delivered - committed, absl::Milliseconds(50));
+}
+
+// The default read_linger depends on it (200 us on a unix socket, 2 ms over TCP).
+TEST_F(ResumeTest, ConnectionKnowsWhetherItUsesAUnixSocket) {
+  internal::ConnectParams params;
+  params.replication = false;
+  params.dsn = pg().UnixDsn(dbname());
+  absl::StatusOr<std::unique_ptr<internal::PgConnection>> local =
+      internal::PgConnection::Connect(params);
+  ASSERT_TRUE(local.ok()) << local.status();
+  EXPECT_TRUE((*local)->unix_socket());
+  params.dsn = pg().Dsn(dbname());
+  absl::StatusOr<std::unique_ptr<internal::PgConnection>> tcp =
+      internal::PgConnection::Connect(params);
+  ASSERT_TRUE(tcp.ok()) << tcp.status();
+  EXPECT_FALSE((*tcp)->unix_socket());
 }
 
 // Opens a stream, retrying while the server still holds the slot for a consumer that

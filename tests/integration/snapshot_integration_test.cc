@@ -65,24 +65,6 @@ class SnapshotTest : public StreamTest {
     return rows.ok() && !rows->empty();
   }
 
-  // Reads until the stream ends (initial_only) or `count` changes, acknowledging all.
-  std::vector<Change> Drain(ChangeStream& stream, size_t count = SIZE_MAX,
-                            absl::Duration timeout = absl::Seconds(60)) {
-    std::vector<Change> out;
-    const absl::Time deadline = absl::Now() + timeout;
-    while (out.size() < count && !stream.done() && absl::Now() < deadline) {
-      absl::StatusOr<std::optional<Change>> next = stream.Poll(absl::Milliseconds(200));
-      if (!next.ok()) {
-        ADD_FAILURE() << "stream error after " << out.size() << " changes: " << next.status();
-        break;
-      }
-      if (*next) {
-        stream.Ack(**next);
-        out.push_back(std::move(**next));
-      }
-    }
-    return out;
-  }
 };
 
 TEST_F(SnapshotTest, SeveralTablesEmptyTableAndTableWithoutKeyThenEnd) {
@@ -100,7 +82,7 @@ TEST_F(SnapshotTest, SeveralTablesEmptyTableAndTableWithoutKeyThenEnd) {
   };
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
   ASSERT_TRUE(stream.ok()) << stream.status();
-  std::vector<Change> changes = Drain(*stream);
+  std::vector<Change> changes = DrainAcked(*stream);
   EXPECT_TRUE(stream->done());
   ASSERT_EQ(changes.size(), 8u);
   std::map<std::string, std::vector<std::string>> by_table;
@@ -153,7 +135,7 @@ TEST_F(SnapshotTest, RowFilterAndColumnListAsInTheStream) {
        "CREATE PUBLICATION pub FOR TABLE f (id, a) WHERE (a > 15);");
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
   ASSERT_TRUE(stream.ok()) << stream.status();
-  std::vector<Change> reads = Drain(*stream, 5);
+  std::vector<Change> reads = DrainAcked(*stream, 5);
   ASSERT_EQ(reads.size(), 5u);
   for (const Change& c : reads) {
     EXPECT_EQ(c.op(), Operation::kRead);
@@ -162,7 +144,7 @@ TEST_F(SnapshotTest, RowFilterAndColumnListAsInTheStream) {
     EXPECT_GT(ValueOf(c.new_row(), "a").int_value(), 15);
   }
   Exec("INSERT INTO f VALUES (21, 1, 's'), (22, 22, 's')");
-  std::vector<Change> streamed = Drain(*stream, 1, absl::Seconds(20));
+  std::vector<Change> streamed = DrainAcked(*stream, 1, absl::Seconds(20));
   ASSERT_EQ(streamed.size(), 1u);
   EXPECT_EQ(streamed[0].op(), Operation::kInsert);
   EXPECT_EQ(RowText(streamed[0].new_row()), "id=22,a=22") << "same columns as the reads";
@@ -280,7 +262,7 @@ TEST_F(SnapshotTest, InterruptedSnapshotStartsOverWithAFreshSlot) {
     again = ChangeStream::Open(options);
   }
   ASSERT_TRUE(again.ok()) << again.status();
-  std::vector<Change> reads = Drain(*again, 50001);
+  std::vector<Change> reads = DrainAcked(*again, 50001);
   ASSERT_EQ(reads.size(), 50001u);
   EXPECT_GT(reads[0].commit_lsn().value(), first_point) << "a fresh slot";
   std::set<int64_t> ids;
@@ -294,7 +276,7 @@ TEST_F(SnapshotTest, InterruptedSnapshotStartsOverWithAFreshSlot) {
   Exec("INSERT INTO t VALUES (50002, 'streamed')");
   absl::StatusOr<ChangeStream> resumed = ChangeStream::Open(options);
   ASSERT_TRUE(resumed.ok()) << resumed.status();
-  std::vector<Change> next = Drain(*resumed, 1, absl::Seconds(20));
+  std::vector<Change> next = DrainAcked(*resumed, 1, absl::Seconds(20));
   ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0].op(), Operation::kInsert) << "a finished snapshot is not repeated";
   EXPECT_EQ(ValueOf(next[0].new_row(), "id").int_value(), 50002);

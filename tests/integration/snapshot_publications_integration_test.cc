@@ -53,24 +53,6 @@ class SnapshotPublicationsTest : public StreamTest {
     return absl::StrJoin(log_, "\n");
   }
 
-  // Reads, acknowledging everything, until `count` changes or the stream ended.
-  std::vector<Change> Drain(ChangeStream& stream, size_t count,
-                            absl::Duration timeout = absl::Seconds(60)) {
-    std::vector<Change> out;
-    const absl::Time deadline = absl::Now() + timeout;
-    while (out.size() < count && !stream.done() && absl::Now() < deadline) {
-      absl::StatusOr<std::optional<Change>> next = stream.Poll(absl::Milliseconds(200));
-      if (!next.ok()) {
-        ADD_FAILURE() << "stream error after " << out.size() << " changes: " << next.status();
-        break;
-      }
-      if (*next) {
-        stream.Ack(**next);
-        out.push_back(std::move(**next));
-      }
-    }
-    return out;
-  }
 
   // `sql` (one int column) as a set, from the server.
   std::set<int64_t> Ids(const std::string& sql) {
@@ -128,7 +110,7 @@ TEST_F(SnapshotPublicationsTest, PartitionedTablePublishedThroughItsLeaves) {
   absl::StatusOr<ChangeStream> stream =
       ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial, {"pub"}));
   ASSERT_TRUE(stream.ok()) << stream.status();
-  std::vector<Change> reads = Drain(*stream, 2000);
+  std::vector<Change> reads = DrainAcked(*stream, 2000);
   ASSERT_EQ(reads.size(), 2000u);
   std::map<std::string, std::string> columns_by_leaf;
   for (const Change& c : reads) {
@@ -145,7 +127,7 @@ TEST_F(SnapshotPublicationsTest, PartitionedTablePublishedThroughItsLeaves) {
 
   Exec("INSERT INTO m VALUES (100001, 'eu', 'x'), (100002, 'asia', 'x'), (100003, 'us', 'x'),"
        "  (500, 'us', 'x'), (100004, 'mars', 'x')");
-  std::vector<Change> streamed = Drain(*stream, 5, absl::Seconds(20));
+  std::vector<Change> streamed = DrainAcked(*stream, 5, absl::Seconds(20));
   ASSERT_EQ(streamed.size(), 5u);
   for (const Change& c : streamed) {
     EXPECT_EQ(c.op(), Operation::kInsert);
@@ -169,7 +151,7 @@ TEST_F(SnapshotPublicationsTest, PartitionedTablePublishedThroughItsRootWithRowF
   options.on_snapshot_progress = [&](const std::vector<TableSnapshotProgress>& p) { progress = p; };
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
   ASSERT_TRUE(stream.ok()) << stream.status();
-  std::vector<Change> reads = Drain(*stream, expected.size());
+  std::vector<Change> reads = DrainAcked(*stream, expected.size());
   ASSERT_EQ(reads.size(), expected.size());
   for (const Change& c : reads) {
     ASSERT_EQ(Relation(c), "public.m") << "every row under the root";
@@ -184,7 +166,7 @@ TEST_F(SnapshotPublicationsTest, PartitionedTablePublishedThroughItsRootWithRowF
 
   Exec("INSERT INTO m VALUES (100001, 'eu', 'x'), (100003, 'asia', 'x'), (100004, 'us', 'x'),"
        "  (100007, 'mars', 'x'), (100005, 'us', 'filtered out: 100005 % 3 = 0')");
-  std::vector<Change> streamed = Drain(*stream, 4, absl::Seconds(20));
+  std::vector<Change> streamed = DrainAcked(*stream, 4, absl::Seconds(20));
   ASSERT_EQ(streamed.size(), 4u);
   for (const Change& c : streamed) {
     EXPECT_EQ(c.op(), Operation::kInsert);
@@ -211,7 +193,7 @@ TEST_F(SnapshotPublicationsTest, MixedPublishViaRootReadsEachRowOnceAsTheRoot) {
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(
       SnapshotOptions(SnapshotMode::kInitial, {"leaves", "root", "one_leaf"}));
   ASSERT_TRUE(stream.ok()) << stream.status();
-  std::vector<Change> reads = Drain(*stream, 2002);
+  std::vector<Change> reads = DrainAcked(*stream, 2002);
   ASSERT_EQ(reads.size(), 2002u);
   std::map<std::string, std::set<int64_t>> ids = ReadIds(reads);
   EXPECT_EQ(ids.size(), 2u);
@@ -220,7 +202,7 @@ TEST_F(SnapshotPublicationsTest, MixedPublishViaRootReadsEachRowOnceAsTheRoot) {
 
   Exec("INSERT INTO m VALUES (100001, 'eu', 'x'), (100002, 'asia', 'x'); "
        "INSERT INTO plain VALUES (3)");
-  std::vector<Change> streamed = Drain(*stream, 3, absl::Seconds(20));
+  std::vector<Change> streamed = DrainAcked(*stream, 3, absl::Seconds(20));
   ASSERT_EQ(streamed.size(), 3u);
   EXPECT_EQ(Relation(streamed[0]), "public.m") << "the stream agrees";
   EXPECT_EQ(Relation(streamed[1]), "public.m");
@@ -238,7 +220,7 @@ TEST_F(SnapshotPublicationsTest, ForAllTablesCopiesEveryTableOfTheDatabase) {
   absl::StatusOr<ChangeStream> stream =
       ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitialOnly, {"pub"}));
   ASSERT_TRUE(stream.ok()) << stream.status();
-  std::vector<Change> reads = Drain(*stream, SIZE_MAX);
+  std::vector<Change> reads = DrainAcked(*stream, SIZE_MAX);
   EXPECT_TRUE(stream->done());
   std::map<std::string, int> rows;
   std::set<int64_t> m_ids;
@@ -277,7 +259,7 @@ TEST_F(SnapshotPublicationsTest, TwoPublicationsOrTheirRowFilters) {
   const std::set<int64_t> w = Ids("SELECT id FROM w WHERE id % 10 = 0");
   ASSERT_GT(t.size(), 50u);
   ASSERT_LT(t.size(), 150u);
-  std::vector<Change> reads = Drain(*stream, t.size() + u.size() + w.size());
+  std::vector<Change> reads = DrainAcked(*stream, t.size() + u.size() + w.size());
   std::map<std::string, std::set<int64_t>> ids = ReadIds(reads);
   EXPECT_EQ(ids["public.t"], t);
   EXPECT_EQ(ids["public.u"], u) << "pb publishes u without a filter";
@@ -287,7 +269,7 @@ TEST_F(SnapshotPublicationsTest, TwoPublicationsOrTheirRowFilters) {
   // The stream applies the same combined filter to later changes.
   Exec("INSERT INTO t VALUES (1001, 251, 19), (1002, 5, 1), (1003, 5, 19), (1004, NULL, 1);"
        "INSERT INTO w VALUES (1005), (1010)");
-  std::vector<Change> streamed = Drain(*stream, 3, absl::Seconds(20));
+  std::vector<Change> streamed = DrainAcked(*stream, 3, absl::Seconds(20));
   std::vector<std::string> got;
   for (const Change& c : streamed) {
     got.push_back(absl::StrCat(Relation(c), ":", ValueOf(c.new_row(), "id").int_value()));
@@ -329,7 +311,7 @@ TEST_F(SnapshotPublicationsTest, DifferentColumnListsFailEarlyNamingTableAndPubl
   absl::StatusOr<ChangeStream> ok =
       ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitialOnly, {"pc", "pd"}));
   ASSERT_TRUE(ok.ok()) << ok.status();
-  std::vector<Change> reads = Drain(*ok, SIZE_MAX);
+  std::vector<Change> reads = DrainAcked(*ok, SIZE_MAX);
   ASSERT_EQ(reads.size(), 2u);
   for (const Change& c : reads) {
     EXPECT_EQ(ColumnNames(c.new_row()), c.table() == "t" ? "id,a,b" : "id,x");

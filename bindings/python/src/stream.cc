@@ -142,7 +142,7 @@ StreamOptions ToStreamOptions(py::handle o) {
                                  ? PreparedDelivery::kAtPrepare
                                  : PreparedDelivery::kAtCommit;
   options.snapshot_readers = Attr<int>(o, "snapshot_readers");
-  options.read_linger = *Seconds(o, "read_linger");
+  options.read_linger = Seconds(o, "read_linger");
   options.status_interval = *Seconds(o, "status_interval");
   options.connect_timeout = *Seconds(o, "connect_timeout");
   options.create_slot_timeout = *Seconds(o, "create_slot_timeout");

@@ -7,6 +7,23 @@
 
 namespace pgcdc::testing {
 
+std::vector<Change> DrainAcked(ChangeStream& stream, size_t count, absl::Duration timeout) {
+  std::vector<Change> out;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (out.size() < count && !stream.done() && absl::Now() < deadline) {
+    absl::StatusOr<std::optional<Change>> next = stream.Poll(absl::Milliseconds(200));
+    if (!next.ok()) {
+      ADD_FAILURE() << "stream error after " << out.size() << " changes: " << next.status();
+      break;
+    }
+    if (*next) {
+      stream.Ack(**next);
+      out.push_back(std::move(**next));
+    }
+  }
+  return out;
+}
+
 std::vector<Change> ReadChanges(ChangeStream& stream, size_t count, absl::Duration timeout) {
   std::vector<Change> out;
   const absl::Time deadline = absl::Now() + timeout;

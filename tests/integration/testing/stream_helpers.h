@@ -2,6 +2,7 @@
 #ifndef PGCDC_TESTS_INTEGRATION_TESTING_STREAM_HELPERS_H_
 #define PGCDC_TESTS_INTEGRATION_TESTING_STREAM_HELPERS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,11 @@ std::vector<Change> ReadChanges(ChangeStream& stream, size_t count,
 
 // Polls for `duration` and returns whatever arrived (to assert that nothing more does).
 std::vector<Change> ReadFor(ChangeStream& stream, absl::Duration duration);
+
+// Reads until `count` changes, the end of the stream (initial_only) or the timeout,
+// acknowledging every change.
+std::vector<Change> DrainAcked(ChangeStream& stream, size_t count = SIZE_MAX,
+                               absl::Duration timeout = absl::Seconds(60));
 
 // The value of column `name` in `row`; a test failure (and a null value) if absent.
 Value ValueOf(const Row& row, const std::string& name);
