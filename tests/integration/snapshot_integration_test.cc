@@ -212,6 +212,7 @@ TEST_F(SnapshotTest, CommandLineInitialOnlyPrintsReadRecordsAndEnds) {
   EXPECT_EQ(pclose(pipe), 0) << out;
   EXPECT_THAT(out, HasSubstr("\"op\":\"read\""));
   EXPECT_THAT(out, HasSubstr("\"v\":\"b\""));
+  EXPECT_THAT(out, HasSubstr("pgcdc stream: 2 row changes"));  // snapshot rows count
   FILE* bad = popen(absl::StrCat(PGCDC_CLI_PATH, " stream --dsn x --slot s --publication p "
                                  "--snapshot sometimes 2>&1").c_str(), "r");
   out.clear();

@@ -174,7 +174,8 @@ absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, OutputFormat format, 
     const Change& change = **next;
     WriteChange(change, format, out);
     const Operation op = change.op();
-    rows += op == Operation::kInsert || op == Operation::kUpdate || op == Operation::kDelete;
+    rows += op == Operation::kInsert || op == Operation::kUpdate || op == Operation::kDelete ||
+            op == Operation::kRead;  // a snapshot row
     last = std::move(**next);
     if (++unflushed >= flush_every) flush();
   }
