@@ -57,10 +57,12 @@ struct StreamOptions {
   // drops aborted (sub)transactions. Unset: on when the server supports it; true: an
   // error if it does not; false: off.
   std::optional<bool> streaming;
-  // Memory for transactions not yet delivered. Streamed transactions beyond it spill
-  // to anonymous files in `spill_dir` (removed on commit, abort, close, and by the OS
-  // if the process dies); a transaction sent whole after its commit is delivered as
-  // it arrives beyond it (its changes before the last then have end_lsn 0).
+  // Memory for transactions not yet delivered, all together. Streamed (and prepared)
+  // transactions beyond it spill to anonymous files in `spill_dir` (removed on commit,
+  // abort, close, and by the OS if the process dies), the largest first; a transaction
+  // sent whole after its commit is delivered as it arrives once it alone exceeds it
+  // (its changes before the last then have end_lsn 0). Peak RSS is about this plus
+  // 11 MB: 48 MB keeps a process under 64 MB.
   size_t max_buffered_bytes = 64 << 20;
   // Empty: $TMPDIR, else /tmp (in AWS Lambda, /tmp is the writable disk).
   std::string spill_dir;

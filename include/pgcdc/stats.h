@@ -11,7 +11,8 @@ struct StreamStats {
   // Bytes of transactions not yet delivered held in memory: the raw messages of
   // streamed (and prepared) transactions, which StreamOptions::max_buffered_bytes
   // bounds by spilling, plus the decoded changes of the transaction being received,
-  // which it bounds by delivering them early. Not counted: up to 4096 decoded changes
+  // which it bounds by delivering them early (one budget for both: the buffered
+  // messages spill first). Not counted: up to 4096 decoded changes
   // waiting for Next().
   uint64_t buffered_bytes = 0;
   uint64_t peak_buffered_bytes = 0;  // the highest buffered_bytes seen between messages

@@ -165,7 +165,7 @@ absl::Status ChangeAssembler::Handle(const PgoutputMessage& message, const XLogD
     }
     BuiltChanges built;
     PGCDC_RETURN_IF_ERROR(BuildChanges(message, frame.data_start, std::nullopt, &built));
-    for (auto& change : built) Append(std::move(change), ready);
+    for (auto& change : built) PGCDC_RETURN_IF_ERROR(Append(std::move(change), ready));
     return absl::OkStatus();
   }
   if (const auto* m = std::get_if<Begin>(&message)) return HandleBegin(*m);
@@ -234,17 +234,25 @@ void ChangeAssembler::Deliver(Transaction txn, std::deque<Change>* ready) {
 // A transaction larger than the limit is handed out as it arrives, all but its latest
 // change (which may turn out to be the last). Its Begin gave the commit LSN, time and
 // xid; only the end of the commit record is unknown until the Commit.
-void ChangeAssembler::Append(std::unique_ptr<ChangeData> change, std::deque<Change>* ready) {
+absl::Status ChangeAssembler::Append(std::unique_ptr<ChangeData> change,
+                                     std::deque<Change>* ready) {
   Transaction& txn = *open_;
   txn.changes.push_back(ChangeData::Wrap(std::move(change)));
   txn.bytes += txn.changes.back().ByteSize();
-  if (txn.bytes <= limits_.max_buffered_bytes || txn.changes.size() < 2) return;
+  // One budget for this transaction and the buffered messages of streamed and prepared
+  // ones: those go to their files first, so this one stays whole as long as it fits.
+  if (txn.bytes + buffered_bytes_ <= limits_.max_buffered_bytes) return absl::OkStatus();
+  PGCDC_RETURN_IF_ERROR(LimitMemory());
+  if (txn.bytes + buffered_bytes_ <= limits_.max_buffered_bytes || txn.changes.size() < 2) {
+    return absl::OkStatus();
+  }
   while (txn.changes.size() > 1) {
     Stamp(txn.position, txn.delivered++, false, &ChangeData::Mutable(txn.changes.front()));
     ready->push_back(std::move(txn.changes.front()));
     txn.changes.pop_front();
   }
   txn.bytes = txn.changes.back().ByteSize();
+  return absl::OkStatus();
 }
 
 absl::Status ChangeAssembler::BuildChanges(const PgoutputMessage& message, uint64_t lsn,
@@ -395,7 +403,9 @@ absl::Status ChangeAssembler::Buffer(const PgoutputMessage& message, const XLogD
 
 // Like the server's reorder buffer: past the limit, the largest transaction spills.
 absl::Status ChangeAssembler::LimitMemory() {
-  while (buffered_bytes_ > limits_.max_buffered_bytes) {
+  // The transaction being received whole shares the budget (Append).
+  const size_t open_bytes = open_ ? open_->bytes : 0;
+  while (buffered_bytes_ + open_bytes > limits_.max_buffered_bytes) {
     FrameStore* largest = nullptr;
     auto consider = [&largest](FrameStore& store) {
       if (largest == nullptr || store.memory_bytes() > largest->memory_bytes()) largest = &store;

@@ -157,7 +157,7 @@ class ChangeAssembler {
                                                              uint64_t lsn,
                                                              std::optional<uint32_t> stream_xid);
 
-  void Append(std::unique_ptr<ChangeData> change, std::deque<Change>* ready);
+  absl::Status Append(std::unique_ptr<ChangeData> change, std::deque<Change>* ready);
   static void Deliver(Transaction txn, std::deque<Change>* ready);
   // What a replayed transaction's Relation and Type messages become at its end.
   enum class Overlay {

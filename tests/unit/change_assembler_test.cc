@@ -276,6 +276,31 @@ TEST_F(LimitedAssemblerTest, LargeTransactionIsDeliveredAsItArrives) {
   EXPECT_EQ(ready_.back().end_lsn().value(), 0x530u);
 }
 
+// One budget: a streamed transaction's buffered messages and a transaction being
+// received whole share max_buffered_bytes. The messages go to a file first, so the
+// whole transaction still arrives whole, at its commit.
+TEST_F(LimitedAssemblerTest, StreamedMessagesSpillToMakeRoomForTheOpenTransaction) {
+  MustFeed(RelationMessage());
+  MustFeed(StreamStart(10, true));
+  MustFeed(RelationMessage(10));
+  for (int i = 0; assembler_.buffered_bytes() < 200; ++i) MustFeed(Insert(i, 10));
+  MustFeed(StreamStop());
+  ASSERT_EQ(assembler_.stats().transactions_spilled, 0u);
+  MustFeed(Begin(0x500, 30));
+  int rows = 0;
+  while (assembler_.stats().transactions_spilled == 0 && rows < 10) {
+    MustFeed(Insert(1000 + rows), 0x510 + rows);
+    ++rows;
+  }
+  EXPECT_EQ(assembler_.stats().transactions_spilled, 1u) << "the budget is not shared";
+  EXPECT_LE(assembler_.stats().buffered_bytes, 300u);
+  EXPECT_TRUE(ready_.empty()) << "delivered early although it fits once the other spilled";
+  MustFeed(Commit(0x500, 0x530));
+  ASSERT_EQ(ready_.size(), static_cast<size_t>(rows));
+  EXPECT_EQ(ready_.front().end_lsn().value(), 0x530u);
+  EXPECT_EQ(ready_.back().end_lsn().value(), 0x530u);
+}
+
 // The two-phase messages, for both delivery modes.
 class TwoPhaseMessages {
  public:
