@@ -1,6 +1,7 @@
 #include "pgcdc/options.h"
 
 #include "absl/strings/str_cat.h"
+#include "internal/strings.h"
 
 namespace pgcdc {
 namespace {
@@ -47,6 +48,18 @@ absl::Status ValidateSnapshot(const StreamOptions& options) {
 }
 
 }  // namespace
+
+std::string_view PreparedDeliveryName(PreparedDelivery when) {
+  return when == PreparedDelivery::kAtPrepare ? "prepare" : "commit";
+}
+
+absl::StatusOr<PreparedDelivery> ParsePreparedDelivery(std::string_view name) {
+  for (PreparedDelivery when : {PreparedDelivery::kAtCommit, PreparedDelivery::kAtPrepare}) {
+    if (name == PreparedDeliveryName(when)) return when;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "deliver_prepared \"", internal::Sv(name), "\" is not one of commit, prepare"));
+}
 
 absl::Status Validate(const StreamOptions& options) {
   if (absl::Status s = ValidateSlotName(options.slot_name); !s.ok()) return s;

@@ -3,9 +3,11 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "pgcdc/checkpoint.h"
 #include "pgcdc/logging.h"
@@ -28,6 +30,10 @@ enum class PreparedDelivery {
   // past the PREPARE: the server then sends only the outcome for it.
   kAtPrepare,
 };
+
+// "commit", "prepare" (the CLI's --deliver-prepared, Python's deliver_prepared=).
+std::string_view PreparedDeliveryName(PreparedDelivery when);
+absl::StatusOr<PreparedDelivery> ParsePreparedDelivery(std::string_view name);
 
 struct StreamOptions {
   // libpq connection string, URI ("postgresql://cdc@db/app") or key=value. pgcdc adds

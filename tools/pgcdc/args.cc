@@ -60,4 +60,16 @@ absl::StatusOr<std::optional<absl::Duration>> Args::GetSeconds(const std::string
   return absl::Seconds(seconds);
 }
 
+absl::StatusOr<std::optional<int>> Args::GetInt(const std::string& name, int min,
+                                                const char* what) const {
+  std::optional<std::string> text = Get(name);
+  if (!text) return std::nullopt;
+  int value = 0;
+  if (!absl::SimpleAtoi(*text, &value) || value < min) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " takes ", what, ", not \"", *text, "\""));
+  }
+  return value;
+}
+
 }  // namespace pgcdc::cli

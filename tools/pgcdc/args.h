@@ -24,6 +24,9 @@ class Args {
   std::optional<std::string> Get(const std::string& name) const;
   std::vector<std::string> GetAll(const std::string& name) const;
   absl::StatusOr<std::optional<absl::Duration>> GetSeconds(const std::string& name) const;
+  // An integer of at least `min`; otherwise an error saying the flag takes `what`.
+  absl::StatusOr<std::optional<int>> GetInt(const std::string& name, int min,
+                                            const char* what) const;
 
  private:
   absl::flat_hash_map<std::string, std::vector<std::string>> values_;

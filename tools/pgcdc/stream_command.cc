@@ -6,7 +6,6 @@
 #include <iostream>
 #include <memory>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -53,37 +52,27 @@ absl::StatusOr<StreamOptions> OptionsFromArgs(const Args& args) {
     if (!parsed.ok()) return parsed.status();
     options.snapshot = *parsed;
   }
-  if (std::optional<std::string> n = args.Get("snapshot-readers")) {
-    if (!absl::SimpleAtoi(*n, &options.snapshot_readers)) {
-      return absl::InvalidArgumentError("--snapshot-readers takes a number of connections");
-    }
-  }
+  absl::StatusOr<std::optional<int>> readers =
+      args.GetInt("snapshot-readers", 1, "a number of connections");
+  if (!readers.ok()) return readers.status();
+  if (*readers) options.snapshot_readers = **readers;
   if (args.Has("streaming")) options.streaming = true;
   if (args.Has("no-streaming")) options.streaming = false;
   options.two_phase = args.Has("two-phase");
   if (std::optional<std::string> when = args.Get("deliver-prepared")) {
-    if (*when != "commit" && *when != "prepare") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--deliver-prepared must be commit or prepare, not \"", *when, "\""));
-    }
-    options.deliver_prepared =
-        *when == "prepare" ? PreparedDelivery::kAtPrepare : PreparedDelivery::kAtCommit;
+    absl::StatusOr<PreparedDelivery> parsed = ParsePreparedDelivery(*when);
+    if (!parsed.ok()) return parsed.status();
+    options.deliver_prepared = *parsed;
   }
   if (std::optional<std::string> dir = args.Get("spill-dir")) options.spill_dir = *dir;
-  if (std::optional<std::string> mb = args.Get("max-buffered-mb")) {
-    int value = 0;
-    if (!absl::SimpleAtoi(*mb, &value) || value <= 0) {
-      return absl::InvalidArgumentError("--max-buffered-mb takes a positive number of MB");
-    }
-    options.max_buffered_bytes = static_cast<size_t>(value) << 20;
-  }
-  if (std::optional<std::string> us = args.Get("read-linger-us")) {
-    int value = 0;
-    if (!absl::SimpleAtoi(*us, &value) || value < 0) {
-      return absl::InvalidArgumentError("--read-linger-us takes a number of microseconds");
-    }
-    options.read_linger = absl::Microseconds(value);
-  }
+  absl::StatusOr<std::optional<int>> mb =
+      args.GetInt("max-buffered-mb", 1, "a positive number of MB");
+  if (!mb.ok()) return mb.status();
+  if (*mb) options.max_buffered_bytes = static_cast<size_t>(**mb) << 20;
+  absl::StatusOr<std::optional<int>> linger =
+      args.GetInt("read-linger-us", 0, "a number of microseconds");
+  if (!linger.ok()) return linger.status();
+  if (*linger) options.read_linger = absl::Microseconds(**linger);
   auto seconds = [&](const char* name, std::optional<absl::Duration>* out) -> absl::Status {
     absl::StatusOr<std::optional<absl::Duration>> d = args.GetSeconds(name);
     if (!d.ok()) return d.status();

@@ -311,9 +311,6 @@ def open_stream(
     _callable("on_snapshot_progress", on_snapshot_progress)
     if streaming is not None and not isinstance(streaming, bool):
         raise ConfigurationError("streaming must be True, False or None, not %r" % (streaming,))
-    if deliver_prepared not in ("commit", "prepare"):
-        raise ConfigurationError("deliver_prepared must be \"commit\" or \"prepare\", not %r"
-                                 % (deliver_prepared,))
     # Read by attribute name in bindings/python/src/stream.cc (ToStreamOptions).
     options = types.SimpleNamespace(
         dsn=dsn,
@@ -334,7 +331,7 @@ def open_stream(
         max_buffered_bytes=_count("max_buffered_bytes", max_buffered_bytes, 0),
         spill_dir=str(spill_dir or ""),
         two_phase=bool(two_phase),
-        deliver_prepared=deliver_prepared,
+        deliver_prepared=str(deliver_prepared),
         proto_version=_count("proto_version", proto_version, 0),
         read_linger=_seconds("read_linger", read_linger, zero_ok=True),
         status_interval=_seconds("status_interval", status_interval, required=True),

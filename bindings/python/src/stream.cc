@@ -137,10 +137,6 @@ StreamOptions ToStreamOptions(py::handle o) {
   options.max_buffered_bytes = Attr<size_t>(o, "max_buffered_bytes");
   options.spill_dir = Attr<std::string>(o, "spill_dir");
   options.two_phase = Attr<bool>(o, "two_phase");
-  // "commit" or "prepare", checked by pgcdc._stream.open_stream.
-  options.deliver_prepared = Attr<std::string>(o, "deliver_prepared") == "prepare"
-                                 ? PreparedDelivery::kAtPrepare
-                                 : PreparedDelivery::kAtCommit;
   options.snapshot_readers = Attr<int>(o, "snapshot_readers");
   options.read_linger = Seconds(o, "read_linger");
   options.status_interval = *Seconds(o, "status_interval");
@@ -155,8 +151,12 @@ StreamOptions ToStreamOptions(py::handle o) {
 std::unique_ptr<Stream> Stream::Open(py::handle o) {
   absl::StatusOr<SnapshotMode> snapshot = ParseSnapshotMode(Attr<std::string>(o, "snapshot"));
   if (!snapshot.ok()) ThrowStatus(snapshot.status());
+  absl::StatusOr<PreparedDelivery> deliver_prepared =
+      ParsePreparedDelivery(Attr<std::string>(o, "deliver_prepared"));
+  if (!deliver_prepared.ok()) ThrowStatus(deliver_prepared.status());
   StreamOptions options = ToStreamOptions(o);
   options.snapshot = *snapshot;
+  options.deliver_prepared = *deliver_prepared;
   auto callbacks = std::make_shared<Callbacks>(o.attr("on_checkpoint"),
                                                o.attr("on_snapshot_progress"), o.attr("log"));
   options.on_checkpoint = Callbacks::CheckpointFor(callbacks);
