@@ -15,7 +15,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "integration/testing/postgres_fixture.h"
-#include "libpq-fe.h"
 #include "integration/testing/stream_helpers.h"
 #include "pgcdc/pgcdc.h"
 
@@ -127,14 +126,9 @@ TEST_F(LargeTransactionTest, ConsumerKilledDuringAStreamedTransactionGetsItWhole
   options.spill_dir = spill_dir;
   { absl::StatusOr<ChangeStream> create = ChangeStream::Open(options); }
 
-  PGconn* writer = PQconnectdb(pg().Dsn(dbname()).c_str());
-  ASSERT_EQ(PQstatus(writer), CONNECTION_OK) << PQerrorMessage(writer);
-  auto exec = [&](const std::string& sql) {
-    PGresult* r = PQexec(writer, sql.c_str());
-    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    return ok;
-  };
+  std::unique_ptr<internal::PgConnection> writer = OpenSession();
+  ASSERT_NE(writer, nullptr);
+  auto exec = [&](const std::string& sql) { return writer->Exec(sql).ok(); };
   ASSERT_TRUE(exec("BEGIN"));
   ASSERT_TRUE(exec(absl::StrCat("INSERT INTO t SELECT i, repeat('x', 100) FROM ",
                                 "generate_series(1, ", kTxnRows, ") i")));
@@ -179,7 +173,7 @@ TEST_F(LargeTransactionTest, ConsumerKilledDuringAStreamedTransactionGetsItWhole
   rmdir(spill_dir.c_str());
 
   ASSERT_TRUE(exec("COMMIT"));
-  PQfinish(writer);
+  writer.reset();
   options.spill_dir.clear();
   absl::StatusOr<ChangeStream> again = absl::UnavailableError("not opened");
   for (const absl::Time until = absl::Now() + absl::Seconds(10); absl::Now() < until;) {

@@ -10,7 +10,6 @@
 #include "gtest/gtest.h"
 #include "integration/testing/postgres_fixture.h"
 #include "integration/testing/stream_helpers.h"
-#include "libpq-fe.h"
 #include "pgcdc/pgcdc.h"
 
 namespace pgcdc::testing {
@@ -42,14 +41,9 @@ TEST_F(StreamStatsTest, SpilledTransactionIsCountedAndItsFileReleasedAfterCommit
   EXPECT_EQ(stream.stats().changes_delivered, 0u);
 
   // The transaction stays open while the server streams it: it must spill meanwhile.
-  PGconn* writer = PQconnectdb(pg().Dsn(dbname()).c_str());
-  ASSERT_EQ(PQstatus(writer), CONNECTION_OK) << PQerrorMessage(writer);
-  auto exec = [&](const std::string& sql) {
-    PGresult* r = PQexec(writer, sql.c_str());
-    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    return ok;
-  };
+  std::unique_ptr<internal::PgConnection> writer = OpenSession();
+  ASSERT_NE(writer, nullptr);
+  auto exec = [&](const std::string& sql) { return writer->Exec(sql).ok(); };
   constexpr int kRows = 20000;  // about 2.5 MB of messages
   ASSERT_TRUE(exec("BEGIN"));
   ASSERT_TRUE(exec(absl::StrCat("INSERT INTO t SELECT i, repeat('x', 100) FROM ",
@@ -67,7 +61,7 @@ TEST_F(StreamStatsTest, SpilledTransactionIsCountedAndItsFileReleasedAfterCommit
   EXPECT_GE(during.spilled_bytes_total, during.spill_file_bytes);
   EXPECT_LE(during.buffered_bytes, kLimit + kChunk);
   ASSERT_TRUE(exec("COMMIT"));
-  PQfinish(writer);
+  writer.reset();
 
   std::vector<Change> c = ReadChanges(stream, kRows);
   ASSERT_EQ(c.size(), static_cast<size_t>(kRows));

@@ -5,7 +5,6 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "connection/pg_connection.h"
 #include "integration/testing/postgres_fixture.h"
 #include "integration/testing/stream_helpers.h"
 #include "pgcdc/pgcdc.h"
@@ -94,16 +93,10 @@ TEST_F(StreamingTest, ConcurrentLargeTransactionsArriveWholeInCommitOrder) {
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
   ASSERT_TRUE(stream.ok()) << stream.status();
 
-  internal::ConnectParams params;
-  params.dsn = pg().Dsn(dbname());
-  params.replication = false;
   std::vector<std::unique_ptr<internal::PgConnection>> txn;
   for (int i = 0; i < 3; ++i) {
-    absl::StatusOr<std::unique_ptr<internal::PgConnection>> conn =
-        internal::PgConnection::Connect(params);
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    txn.push_back(*std::move(conn));
-    ASSERT_TRUE(txn.back()->Exec("SET search_path = public").ok());  // pgcdc pins it empty
+    txn.push_back(OpenSession());
+    ASSERT_NE(txn.back(), nullptr);
   }
   auto run = [&](int i, const std::string& sql) {
     absl::Status s = txn[i]->Exec(sql);

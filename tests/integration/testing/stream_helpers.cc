@@ -74,6 +74,24 @@ void StreamTest::SetUp() {
   guard_ = std::make_unique<ReplicationSlotGuard>(slot_);
 }
 
+std::unique_ptr<internal::PgConnection> StreamTest::OpenSession() const {
+  internal::ConnectParams params;
+  params.dsn = pg().Dsn(dbname());
+  params.replication = false;
+  absl::StatusOr<std::unique_ptr<internal::PgConnection>> session =
+      internal::PgConnection::Connect(params);
+  if (!session.ok()) {
+    ADD_FAILURE() << "connecting a session: " << session.status();
+    return nullptr;
+  }
+  // pgcdc pins search_path empty on its connections.
+  if (absl::Status s = (*session)->Exec("SET search_path = public"); !s.ok()) {
+    ADD_FAILURE() << s;
+    return nullptr;
+  }
+  return *std::move(session);
+}
+
 void StreamTest::Exec(const std::string& sql) {
   absl::Status s = pg().Exec(sql, dbname());
   ASSERT_TRUE(s.ok()) << s << "\n" << sql;

@@ -3,11 +3,13 @@
 #define PGCDC_TESTS_INTEGRATION_TESTING_STREAM_HELPERS_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "connection/pg_connection.h"
 #include "integration/testing/postgres_fixture.h"
 #include "pgcdc/pgcdc.h"
 
@@ -42,6 +44,9 @@ class StreamTest : public PostgresTest {
  protected:
   void SetUp() override;
   void Exec(const std::string& sql);  // in the test's database; fails the test on error
+  // A session of its own in the test's database, for a transaction kept open across
+  // statements (search_path public); null, with a test failure, if it cannot connect.
+  std::unique_ptr<internal::PgConnection> OpenSession() const;
   StreamOptions Options(const std::string& publication = "pub") const {
     return MakeOptions(pg().Dsn(dbname()), slot_, publication);
   }
