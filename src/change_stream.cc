@@ -1,6 +1,7 @@
 #include "pgcdc/change_stream.h"
 
 #include <utility>
+#include <vector>
 
 #include "stream/change_stream_impl.h"
 
@@ -35,6 +36,15 @@ absl::StatusOr<std::optional<Change>> ChangeStream::Poll(absl::Duration timeout)
   absl::StatusOr<std::optional<Change>> change = impl_->Poll(absl::Now() + timeout);
   if (change.ok() && change->has_value()) impl_->CountDelivered(**change);
   return change;
+}
+
+absl::Status ChangeStream::PollBatch(absl::Duration timeout, size_t max_changes,
+                                     std::vector<Change>* out) {
+  if (!impl_) return MovedFrom();
+  const size_t first = out->size();
+  absl::Status status = impl_->PollBatch(absl::Now() + timeout, max_changes, out);
+  for (size_t i = first; i < out->size(); ++i) impl_->CountDelivered((*out)[i]);
+  return status;
 }
 
 bool ChangeStream::done() const { return !impl_ || impl_->done(); }

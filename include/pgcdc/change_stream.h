@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -61,6 +62,15 @@ class ChangeStream {
 
   // Waits at most `timeout`. std::nullopt means no change yet, or the end: check done().
   absl::StatusOr<std::optional<Change>> Poll(absl::Duration timeout);
+
+  // Batch form of Poll(), for consumers that hand changes on in groups (the Python
+  // binding does): appends up to `max_changes` changes to `*out`, waiting at most
+  // `timeout` for the first and then taking only what is ready without waiting. The
+  // changes and their order are exactly what Poll() would return, with less
+  // per-change overhead. Appending none means a timeout or the end: check done(). On
+  // an error, which ends the stream, the changes appended before it stay in `*out`.
+  absl::Status PollBatch(absl::Duration timeout, size_t max_changes, std::vector<Change>* out);
+
   bool done() const;
 
   // Records that `change` and everything delivered before it are durably handled.

@@ -95,6 +95,36 @@ ChangeStreamImpl::~ChangeStreamImpl() {
 
 absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Poll(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
+  return PollLocked(deadline);
+}
+
+absl::Status ChangeStreamImpl::PollBatch(absl::Time deadline, size_t max_changes,
+                                         std::vector<Change>* out) {
+  absl::MutexLock lock(&mu_);
+  const size_t first = out->size();
+  while (out->size() - first < max_changes) {
+    // Only the first change is waited for; after it, InfinitePast() takes what is
+    // decoded already or readable from the socket at once.
+    absl::StatusOr<std::optional<Change>> next =
+        PollLocked(out->size() == first ? deadline : absl::InfinitePast());
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) break;
+    out->push_back(**std::move(next));
+    // The rest of a decoded batch goes out with one clock reading: Poll()'s per-change
+    // checks (cancel, max_duration, stop position) stay, at batch granularity for the
+    // clock.
+    const absl::Time now = absl::Now();
+    while (out->size() - first < max_changes && !ready_.empty() && snapshot_ == nullptr &&
+           !HardStopMet(now)) {
+      std::optional<Change> change = Deliver(now);
+      if (!change) break;
+      out->push_back(*std::move(change));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<Change>> ChangeStreamImpl::PollLocked(absl::Time deadline) {
   bool read_once = false;  // even with a zero timeout, look at the socket once
   while (!done()) {
     const absl::Time now = absl::Now();

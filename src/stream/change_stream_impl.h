@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -30,6 +31,9 @@ class ChangeStreamImpl {
 
   // Waits until `deadline` for the next change; nullopt with done() false = timeout.
   absl::StatusOr<std::optional<Change>> Poll(absl::Time deadline);
+  // ChangeStream::PollBatch: appends up to `max_changes`, waiting until `deadline` only
+  // for the first.
+  absl::Status PollBatch(absl::Time deadline, size_t max_changes, std::vector<Change>* out);
   bool done() const { return done_.load(std::memory_order_acquire); }
 
   void Ack(const Change& change) {
@@ -62,6 +66,8 @@ class ChangeStreamImpl {
  private:
   ChangeStreamImpl(StreamOptions options, ReplicationSession session);
 
+  absl::StatusOr<std::optional<Change>> PollLocked(absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status HandleCopyData(std::string_view data) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Cancel() or max_duration: end the stream even with changes buffered; sets done_.
   bool HardStopMet(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -203,6 +203,81 @@ TEST_F(ChangeStreamTest, ConcurrentTransactionsArriveInCommitOrder) {
   EXPECT_LT(c[1].end_lsn(), c[2].commit_lsn());
 }
 
+TEST_F(ChangeStreamTest, PollBatchDeliversWhatPollWouldInBoundedBatches) {
+  ChangeStream stream =
+      Open("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t;");
+  // Transactions of 5, 1 and 7 rows.
+  Exec("INSERT INTO t SELECT g FROM generate_series(1, 5) g");
+  Exec("INSERT INTO t VALUES (6)");
+  Exec("INSERT INTO t SELECT g FROM generate_series(7, 13) g");
+  std::vector<Change> all;
+  std::vector<size_t> sizes;
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (all.size() < 13 && absl::Now() < give_up) {
+    const size_t before = all.size();
+    ASSERT_TRUE(stream.PollBatch(absl::Seconds(1), 4, &all).ok());
+    if (all.size() > before) sizes.push_back(all.size() - before);
+  }
+  std::vector<int64_t> expected_ids;
+  for (int64_t id = 1; id <= 13; ++id) expected_ids.push_back(id);
+  EXPECT_EQ(RowIds(all), expected_ids);
+  for (size_t size : sizes) EXPECT_LE(size, 4u);
+  // The first transaction is ready whole when its commit arrives: a full batch.
+  ASSERT_FALSE(sizes.empty());
+  EXPECT_EQ(sizes[0], 4u);
+  std::vector<size_t> last_positions;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i].last_in_transaction()) last_positions.push_back(i);
+    EXPECT_EQ(all[i].ordinal(), i < 5 ? i : i < 6 ? 0 : i - 6) << i;
+  }
+  EXPECT_THAT(last_positions, ElementsAre(4u, 5u, 12u));
+  EXPECT_EQ(stream.stats().changes_delivered, 13u);
+  EXPECT_EQ(stream.stats().transactions_delivered, 3u);
+
+  // Nothing more: the wait is bounded by the timeout and appends nothing.
+  const size_t before = all.size();
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(stream.PollBatch(absl::Milliseconds(300), 4, &all).ok());
+  EXPECT_EQ(all.size(), before);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(250));
+  EXPECT_FALSE(stream.done());
+}
+
+TEST_F(ChangeStreamTest, PollBatchHonoursStopLsnAndCancel) {
+  Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t;");
+  {
+    absl::StatusOr<ChangeStream> stream = ChangeStream::Open(Options());
+    ASSERT_TRUE(stream.ok()) << stream.status();
+    Exec("INSERT INTO t SELECT g FROM generate_series(1, 5) g");
+    Exec("INSERT INTO t VALUES (6)");
+    const uint64_t stop = CurrentWalLsn();
+    Exec("INSERT INTO t SELECT g FROM generate_series(7, 13) g");
+    // Not acknowledged: a second stream on the slot sees the same changes.
+    std::vector<Change> first = ReadChanges(*stream, 13);
+    ASSERT_EQ(first.size(), 13u);
+    ASSERT_TRUE(stream->Close().ok());
+
+    StreamOptions options = Options();
+    options.stop_at_lsn = Lsn(stop);
+    absl::StatusOr<ChangeStream> stopping = ChangeStream::Open(options);
+    ASSERT_TRUE(stopping.ok()) << stopping.status();
+    std::vector<Change> got;
+    const absl::Time give_up = absl::Now() + absl::Seconds(20);
+    while (!stopping->done() && absl::Now() < give_up) {
+      ASSERT_TRUE(stopping->PollBatch(absl::Seconds(1), 100, &got).ok());
+    }
+    EXPECT_TRUE(stopping->done());
+    EXPECT_THAT(RowIds(got), ElementsAre(1, 2, 3, 4, 5, 6));
+  }
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(Options());
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  stream->Cancel();
+  std::vector<Change> got;
+  ASSERT_TRUE(stream->PollBatch(absl::Seconds(5), 100, &got).ok());
+  EXPECT_TRUE(got.empty());
+  EXPECT_TRUE(stream->done());
+}
+
 TEST_F(ChangeStreamTest, QuotedAndUnicodeIdentifiers) {
   ChangeStream stream = Open(
       "CREATE SCHEMA \"Sales Ünit\";"

@@ -85,7 +85,6 @@ class Stream {
     std::atomic<std::thread::id>& busy_;
   };
 
-  absl::Status Collect(size_t max_changes, std::vector<Change>* batch);
   void RejectReentry(const char* what) const;
   void RejectClosed() const;
 
@@ -174,19 +173,6 @@ std::unique_ptr<Stream> Stream::Open(py::handle o) {
   return std::make_unique<Stream>(std::move(callbacks), *std::move(stream));
 }
 
-absl::Status Stream::Collect(size_t max_changes, std::vector<Change>* batch) {
-  // Waits for the first change, then takes only what is ready: a batch never waits for
-  // more changes once it has one.
-  while (batch->size() < max_changes) {
-    absl::StatusOr<std::optional<Change>> next =
-        stream_->Poll(batch->empty() ? kWaitSlice : absl::ZeroDuration());
-    if (!next.ok()) return next.status();
-    if (!next->has_value()) break;  // nothing ready (or the end)
-    batch->push_back(std::move(**next));
-  }
-  return absl::OkStatus();
-}
-
 py::list ToList(std::vector<Change>& batch) {
   py::list list(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -218,7 +204,9 @@ py::list Stream::NextBatch(size_t max_changes) {
       py::gil_scoped_release nogil;
       InsideCore inside;
       Busy busy(busy_thread_);
-      status = Collect(max_changes, &batch);
+      // Waits for the first change, then takes only what is ready: a batch never
+      // waits for more changes once it has one.
+      status = stream_->PollBatch(kWaitSlice, max_changes, &batch);
       done = stream_->done();
     }
     callbacks_->FlushLogs();
