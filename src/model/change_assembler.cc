@@ -314,7 +314,8 @@ absl::StatusOr<std::unique_ptr<ChangeData>> ChangeAssembler::BuildRowChange(
                           lsn);
   change->relation = *relation;
   change->relation_oid = info.oid;
-  change->values.reserve(info.columns.size() * (kUpdate ? 2 : 1));
+  const size_t slots = info.columns.size() * (kUpdate ? 2 : 1);
+  change->values.reserve(slots_hint_relation_ == info.oid ? std::max(slots, slots_hint_) : slots);
   // Decoded values are never longer than their text in the message: one allocation.
   size_t text_bytes = 0;
   if constexpr (!kInsert) text_bytes += TupleBytes(message.old_tuple);
@@ -342,6 +343,8 @@ absl::StatusOr<std::unique_ptr<ChangeData>> ChangeAssembler::BuildRowChange(
       }
     }
   }
+  slots_hint_relation_ = info.oid;
+  slots_hint_ = change->values.size();
   return change;
 }
 

@@ -175,6 +175,10 @@ class ChangeAssembler {
   AssemblerLimits limits_;
   PreparedDelivery prepared_delivery_;
   RelationCache relations_;
+  // Value slots of the last row change built and its relation: arrays add slots
+  // beyond one per column, and reserving them up front saves a reallocation per row.
+  uint32_t slots_hint_relation_ = 0;
+  size_t slots_hint_ = 0;
   std::optional<Transaction> open_;  // between Begin and Commit
   bool in_stream_ = false;
   uint32_t stream_xid_ = 0;
