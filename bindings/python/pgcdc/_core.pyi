@@ -1,6 +1,6 @@
 # Type stubs for the compiled module pgcdc._core (bindings/python/src).
 import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from pgcdc._types import Lsn
 
@@ -59,7 +59,8 @@ class Change:
 class Stream:
     def __init__(self, options: Any) -> None:
         """`options`: a namespace built by pgcdc.open_stream (attributes read here)."""
-    def next_batch(self, max_changes: int) -> List[Change]: ...
+    def next_batch(self, max_changes: int) -> Optional[Iterator[Change]]:
+        """Up to max_changes changes, created as iterated; None at the end."""
     def ack_change(self, change: Change) -> None: ...
     def ack_lsn(self, lsn: int) -> None: ...
     def close(self) -> None: ...

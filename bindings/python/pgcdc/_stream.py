@@ -100,10 +100,12 @@ class ChangeStream:
 
     def _iterator(self) -> Iterator[_core.Change]:
         # Batches from the core, flattened at C speed: per change, iterating costs a
-        # list step instead of a Python-level generator resumption.
-        return itertools.chain.from_iterable(iter(self._next_batch, []))
+        # C iterator step instead of a Python-level generator resumption. Each batch
+        # creates its Change objects only as they are reached (bindings/python/src/
+        # change_batch.h), so a loop that drops them keeps the cyclic GC idle.
+        return itertools.chain.from_iterable(iter(self._next_batch, None))
 
-    def _next_batch(self) -> List[_core.Change]:
+    def _next_batch(self) -> Optional[Iterator[_core.Change]]:
         try:
             batch = self._core.next_batch(_BATCH_SIZE)
         except BaseException:
@@ -111,7 +113,7 @@ class ChangeStream:
             # from on_checkpoint or the server): later iterations start a new one.
             self._changes = self._iterator()
             raise
-        if not batch:
+        if batch is None:
             self._ended = True
         return batch
 

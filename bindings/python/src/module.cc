@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "callbacks.h"
+#include "change_batch.h"
 #include "change_object.h"
 #include "pgcdc/version.h"
 #include "stream.h"
@@ -14,7 +15,8 @@ namespace py = pybind11;
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "pgcdc's compiled core (use the pgcdc package, not this module).";
-  if (!pgcdc::python::InitValueConversion() || !pgcdc::python::InitChangeType(m.ptr())) {
+  if (!pgcdc::python::InitValueConversion() || !pgcdc::python::InitChangeType(m.ptr()) ||
+      !pgcdc::python::InitChangeBatchType()) {
     throw py::error_already_set();
   }
   pgcdc::python::RegisterStream(m);

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "callbacks.h"
+#include "change_batch.h"
 #include "change_object.h"
 #include "errors.h"
 #include "pgcdc/change_stream.h"
@@ -41,9 +42,9 @@ class Stream {
   // layer checks their types and values; the core validates the rest).
   static std::unique_ptr<Stream> Open(py::handle options);
 
-  // Up to `max_changes` changes: waits for the first, then takes only what is ready.
-  // Empty once the stream has ended cleanly.
-  py::list NextBatch(size_t max_changes);
+  // An iterator over up to `max_changes` changes (change_batch.h): waits for the
+  // first, then takes only what is ready. None once the stream has ended cleanly.
+  py::object NextBatch(size_t max_changes);
   void AckChange(py::handle change);
   void AckLsn(uint64_t lsn);
   void Close();
@@ -173,17 +174,7 @@ std::unique_ptr<Stream> Stream::Open(py::handle o) {
   return std::make_unique<Stream>(std::move(callbacks), *std::move(stream));
 }
 
-py::list ToList(std::vector<Change>& batch) {
-  py::list list(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    PyObject* change = NewChangeObject(std::move(batch[i]));
-    if (change == nullptr) throw py::error_already_set();
-    PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), change);
-  }
-  return list;
-}
-
-py::list Stream::NextBatch(size_t max_changes) {
+py::object Stream::NextBatch(size_t max_changes) {
   RejectReentry("iterate over");
   RejectClosed();
   // What a callback raised, or the error that ended the stream, during the previous
@@ -213,11 +204,13 @@ py::list Stream::NextBatch(size_t max_changes) {
     if (!batch.empty()) {
       // Hand out what arrived before the error; raise it on the next call.
       if (!status.ok()) deferred_ = status;
-      return ToList(batch);
+      PyObject* iterator = NewChangeBatch(std::move(batch));
+      if (iterator == nullptr) throw py::error_already_set();
+      return py::reinterpret_steal<py::object>(iterator);
     }
     callbacks_->ThrowPendingError();  // a callback's own exception, unchanged
     if (!status.ok()) ThrowStatus(status);
-    if (done) return py::list();
+    if (done) return py::none();
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();  // Ctrl-C
   }
 }
