@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, List, Sequence, Tuple
 import pytest
 
 import pgcdc
-from pgcdc import INFINITY, NEG_INFINITY, Interval, OutOfRange
+from pgcdc import INFINITY, NEG_INFINITY, BoundedArray, Interval, OutOfRange
 from pgcdc_helpers import open_stream, read
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ def same(a: Any, b: Any) -> bool:
     """Equal value and type, recursively; NaN equals NaN; -0.0 differs from 0.0;
     Decimal compared by text (1.50 is not 1.5)."""
     if type(a) is not type(b):
+        return False
+    if isinstance(a, pgcdc.BoundedArray) and a.lower_bounds != b.lower_bounds:
         return False
     if isinstance(a, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
@@ -228,7 +230,10 @@ def test_arrays_are_nested_lists_of_typed_values(pg_env: PgEnv) -> None:
         ("int4[]", "'{{1,2},{3,NULL}}'", [[1, 2], [3, None]]),
         ("int8[]", "'{{{1}},{{2}}}'", [[[1]], [[2]]]),
         ("int4[]", "'{}'", []),
-        ("int4[]", "'[0:1]={1,2}'", [1, 2]),  # lower bounds are not kept
+        ("int4[]", "'[0:1]={1,2}'", BoundedArray([1, 2], (0,))),
+        ("text[]", "'[-2:-1][3:4]={{a,b},{c,NULL}}'",
+         BoundedArray([["a", "b"], ["c", None]], (-2, 3))),
+        ("int4[]", "'[1:2]={7,8}'", [7, 8]),  # explicit bounds of 1: a plain list
         ("text[]", "ARRAY['a\"b', 'c,d', '', 'NULL', NULL, '{x}', 'é']",
          ['a"b', "c,d", "", "NULL", None, "{x}", "é"]),
         ("numeric[]", "'{1.50,NaN,-Infinity}'",
@@ -278,3 +283,17 @@ def test_sentinels_and_value_types() -> None:
         pgcdc.Lsn("16-B374D848")
     with pytest.raises(ValueError, match="between 0 and 2\\*\\*64"):
         pgcdc.Lsn(-1)
+
+
+def test_bounded_array_keeps_the_bounds_in_equality_repr_and_pickle() -> None:
+    a = BoundedArray([1, 2], (0,))
+    assert isinstance(a, list) and list(a) == [1, 2] and a.lower_bounds == (0,)
+    # As in PostgreSQL, where '[0:1]={1,2}' = '{1,2}' is false.
+    assert a != [1, 2] and [1, 2] != a and not a == [1, 2]
+    assert a != BoundedArray([1, 2], (5,))
+    assert a == BoundedArray([1, 2], (0,))
+    assert BoundedArray([1, 2], (1,)) == [1, 2]
+    assert repr(a) == "BoundedArray([1, 2], lower_bounds=(0,))"
+    b = pickle.loads(pickle.dumps(a))
+    assert type(b) is BoundedArray and b == a and b.lower_bounds == (0,)
+

@@ -12,7 +12,8 @@
 Values are Python objects: int, float, decimal.Decimal (numeric, money), str, bytes,
 bool, datetime (aware UTC for timestamptz, naive for timestamp), date, time (timetz
 with a fixed-offset tzinfo), pgcdc.Interval, uuid.UUID, parsed json, lists for arrays
-(nested per dimension), None for NULL, pgcdc.UNCHANGED for an unchanged TOAST value,
+(nested per dimension; pgcdc.BoundedArray, a list, for one whose lower bounds are not
+all 1), None for NULL, pgcdc.UNCHANGED for an unchanged TOAST value,
 pgcdc.INFINITY / pgcdc.NEG_INFINITY for infinite dates, timestamps and intervals, and
 pgcdc.OutOfRange for dates and times beyond datetime's range. inet, cidr, macaddr and
 types without a Python counterpart are str. LSNs are pgcdc.Lsn (an int printing as
@@ -26,6 +27,7 @@ from ._types import (
     INFINITY,
     NEG_INFINITY,
     UNCHANGED,
+    BoundedArray,
     Checkpoint,
     Infinity,
     Interval,
@@ -55,6 +57,7 @@ __all__ = [
     "NEG_INFINITY",
     "UNCHANGED",
     "AuthorizationError",
+    "BoundedArray",
     "Change",
     "ChangeStream",
     "Checkpoint",

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any, NamedTuple, Optional
+from typing import Any, Iterable, NamedTuple, Optional, Tuple
 
 __all__ = [
     "INFINITY",
     "NEG_INFINITY",
     "UNCHANGED",
+    "BoundedArray",
     "Checkpoint",
     "Infinity",
     "Interval",
@@ -232,3 +233,39 @@ class TableSnapshotProgress(NamedTuple):
     rows_estimate: int
     bytes_estimate: int
     done: bool
+
+
+class BoundedArray(list):  # type: ignore[type-arg]
+    """A PostgreSQL array whose lower bounds are not all 1, as '[0:2]={a,b,c}' prints:
+    the elements as a list (nested per dimension, like every array) and lower_bounds,
+    one per dimension. Arrays that start at 1, nearly all of them, are plain lists.
+
+    As in PostgreSQL, the bounds are part of the value: BoundedArray([1, 2], (0,))
+    differs from [1, 2] (which starts at 1) and from BoundedArray([1, 2], (5,)).
+    """
+
+    __slots__ = ("lower_bounds",)
+
+    def __init__(self, elements: Iterable[Any] = (), lower_bounds: Iterable[int] = ()) -> None:
+        super().__init__(elements)
+        self.lower_bounds: Tuple[int, ...] = tuple(lower_bounds)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, BoundedArray):
+            return self.lower_bounds == other.lower_bounds and list.__eq__(self, other)
+        if isinstance(other, list):  # a plain list starts at 1 in every dimension
+            return all(b == 1 for b in self.lower_bounds) and list.__eq__(self, other)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like list
+
+    def __repr__(self) -> str:
+        return "BoundedArray(%s, lower_bounds=%r)" % (list.__repr__(self), self.lower_bounds)
+
+    def __reduce__(self) -> Any:
+        return (BoundedArray, (list(self), self.lower_bounds))
+

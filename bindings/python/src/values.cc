@@ -39,6 +39,7 @@ struct Refs {
   PyObject* neg_infinity = nullptr;       // pgcdc.NEG_INFINITY
   PyObject* interval = nullptr;           // pgcdc.Interval
   PyObject* out_of_range = nullptr;       // pgcdc.OutOfRange
+  PyObject* bounded_array = nullptr;      // pgcdc.BoundedArray
   PyTypeObject* lsn = nullptr;            // pgcdc.Lsn
   PyObject* attr_int = nullptr;           // "int"
   PyObject* attr_is_safe = nullptr;       // "is_safe"
@@ -278,10 +279,25 @@ PyObject* ArrayLevel(const Array& a, int dimension, size_t* next) {
   return list;
 }
 
+// A list; a pgcdc.BoundedArray around it when some lower bound is not 1.
 PyObject* ArrayToPython(const Array& a) {
   if (a.dimensions() == 0) return PyList_New(0);
   size_t next = 0;
-  return ArrayLevel(a, 0, &next);
+  PyObject* list = ArrayLevel(a, 0, &next);
+  bool all_one = true;
+  for (int d = 0; d < a.dimensions(); ++d) all_one = all_one && a.lower_bound(d) == 1;
+  if (list == nullptr || all_one) return list;
+  PyObject* bounds = PyTuple_New(a.dimensions());
+  for (int d = 0; bounds != nullptr && d < a.dimensions(); ++d) {
+    PyObject* bound = PyLong_FromLong(a.lower_bound(d));
+    if (bound == nullptr) Py_CLEAR(bounds);
+    if (bounds != nullptr) PyTuple_SET_ITEM(bounds, d, bound);
+  }
+  PyObject* result =
+      bounds ? PyObject_CallFunctionObjArgs(refs.bounded_array, list, bounds, nullptr) : nullptr;
+  Py_DECREF(list);
+  Py_XDECREF(bounds);
+  return result;
 }
 
 // Text for a date/timestamp column means the value did not fit the core's numbers.
@@ -357,12 +373,14 @@ bool InitValueConversion() {
   refs.neg_infinity = Attr("pgcdc._types", "NEG_INFINITY");
   refs.interval = Attr("pgcdc._types", "Interval");
   refs.out_of_range = Attr("pgcdc._types", "OutOfRange");
+  refs.bounded_array = Attr("pgcdc._types", "BoundedArray");
   refs.lsn = reinterpret_cast<PyTypeObject*>(Attr("pgcdc._types", "Lsn"));
   refs.attr_int = PyUnicode_InternFromString("int");
   refs.attr_is_safe = PyUnicode_InternFromString("is_safe");
   if (!refs.decimal || !refs.uuid || !refs.uuid_safe_unknown || !refs.json_loads ||
       !refs.unchanged || !refs.infinity || !refs.neg_infinity || !refs.interval ||
-      !refs.out_of_range || !refs.lsn || !refs.attr_int || !refs.attr_is_safe) {
+      !refs.out_of_range || !refs.bounded_array || !refs.lsn || !refs.attr_int ||
+      !refs.attr_is_safe) {
     return false;
   }
   return UuidFastPathWorks();
