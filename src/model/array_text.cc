@@ -122,16 +122,23 @@ class ArrayParser {
     bool escaped = false;
     const bool quoted = Consume('"');
     const size_t start = pos_;
-    while (pos_ < text_.size()) {
-      const char c = text_[pos_];
-      if (quoted ? c == '"' : (c == element_type_.delim || c == '}')) break;
+    // Local copies: the loop reads chars, which may alias members, so scanning through
+    // pos_ and text_ made the compiler reload and store them on every byte.
+    const char* const text = text_.data();
+    const size_t size = text_.size();
+    const char delim = element_type_.delim;
+    size_t pos = pos_;
+    while (pos < size) {
+      const char c = text[pos];
+      if (quoted ? c == '"' : (c == delim || c == '}')) break;
       if (!quoted && (c == '{' || c == '"')) return false;
       if (c == '\\') {
         escaped = true;
-        ++pos_;
+        ++pos;
       }
-      ++pos_;
+      ++pos;
     }
+    pos_ = pos;
     if (pos_ >= text_.size()) return false;
     raw = text_.substr(start, pos_ - start);
     if (quoted) {
