@@ -314,8 +314,11 @@ absl::StatusOr<std::unique_ptr<ChangeData>> ChangeAssembler::BuildRowChange(
                           lsn);
   change->relation = *relation;
   change->relation_oid = info.oid;
+  // At most a few hundred slots beyond the columns: a row after one with a huge array
+  // must not reserve that much again.
   const size_t slots = info.columns.size() * (kUpdate ? 2 : 1);
-  change->values.reserve(slots_hint_relation_ == info.oid ? std::max(slots, slots_hint_) : slots);
+  const size_t hint = slots_hint_relation_ == info.oid ? std::min(slots_hint_, slots + 256) : 0;
+  change->values.reserve(std::max(slots, hint));
   // Decoded values are never longer than their text in the message: one allocation.
   size_t text_bytes = 0;
   if constexpr (!kInsert) text_bytes += TupleBytes(message.old_tuple);
