@@ -110,16 +110,6 @@ absl::Status ChangeStreamImpl::PollBatch(absl::Time deadline, size_t max_changes
     if (!next.ok()) return next.status();
     if (!next->has_value()) break;
     out->push_back(**std::move(next));
-    // The rest of a decoded batch goes out with one clock reading: Poll()'s per-change
-    // checks (cancel, max_duration, stop position) stay, at batch granularity for the
-    // clock.
-    const absl::Time now = absl::Now();
-    while (out->size() - first < max_changes && !ready_.empty() && snapshot_ == nullptr &&
-           !HardStopMet(now)) {
-      std::optional<Change> change = Deliver(now);
-      if (!change) break;
-      out->push_back(*std::move(change));
-    }
   }
   return absl::OkStatus();
 }
