@@ -21,6 +21,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
@@ -98,7 +100,13 @@ class ChangeAssembler {
   // Two-phase: the earliest PREPARE whose COMMIT/ROLLBACK PREPARED has not arrived.
   // Confirming at or past it would make a restarted server skip the prepared changes
   // and later send COMMIT PREPARED alone, so progress is held just before it.
+  // A prepared transaction keeps holding after its COMMIT PREPARED arrived, until the
+  // application acknowledged it whole (its commit's end_lsn): confirming past the
+  // PREPARE any earlier would make the next session receive COMMIT PREPARED alone.
   std::optional<uint64_t> hold_lsn() const;
+  // The application acknowledged up to `acked`: committed prepared transactions that
+  // end at or before it no longer hold.
+  void ReleaseHolds(uint64_t acked);
 
   // The commit LSN of the transaction being received (between Begin and Commit).
   std::optional<uint64_t> open_commit_lsn() const {
@@ -194,6 +202,8 @@ class ChangeAssembler {
   std::unique_ptr<Prepared> prepare_block_;  // between Begin Prepare and Prepare
   std::string prepare_block_gid_;
   absl::flat_hash_map<std::string, Prepared> prepared_;  // by gid
+  // Prepared transactions whose COMMIT PREPARED arrived: {commit end_lsn, prepare_lsn}.
+  std::vector<std::pair<uint64_t, uint64_t>> committed_holds_;
   // Over streams_, prepared_, prepare_block_ and replay_: memory_bytes() and
   // file_bytes(); over all stores ever: bytes_written(), and how many spilled.
   size_t buffered_bytes_ = 0;

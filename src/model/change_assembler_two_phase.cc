@@ -1,6 +1,7 @@
 // ChangeAssembler, two-phase transactions (protocol v3, two_phase; pgoutput.md §4.9):
 // Begin Prepare 'b' ... Prepare 'P' (or stream blocks, then Stream Prepare 'p') at
 // PREPARE TRANSACTION, later Commit Prepared 'K' or Rollback Prepared 'r' by gid.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -127,6 +128,7 @@ absl::Status ChangeAssembler::HandleCommitPrepared(const CommitPrepared& commit,
   // A streamed transaction's Relation messages were only stored: apply them for the
   // session once it committed. Otherwise they were applied on arrival already.
   const bool streamed = it->second.streamed;
+  committed_holds_.emplace_back(commit.end_lsn, it->second.prepare_lsn);
   // Delivered as committed: no gid (Change::gid() marks changes not committed yet).
   StartReplay({it->second.xid, commit.commit_lsn, commit.end_lsn,
                UnixMicros(commit.commit_time), /*gid=*/nullptr},
@@ -170,7 +172,17 @@ std::optional<uint64_t> ChangeAssembler::hold_lsn() const {
   if (prepare_block_ && (!hold || prepare_block_->prepare_lsn < *hold)) {
     hold = prepare_block_->prepare_lsn;
   }
+  for (const auto& [end_lsn, prepare_lsn] : committed_holds_) {
+    if (!hold || prepare_lsn < *hold) hold = prepare_lsn;
+  }
   return hold;
+}
+
+void ChangeAssembler::ReleaseHolds(uint64_t acked) {
+  committed_holds_.erase(
+      std::remove_if(committed_holds_.begin(), committed_holds_.end(),
+                     [acked](const auto& hold) { return hold.first <= acked; }),
+      committed_holds_.end());
 }
 
 }  // namespace pgcdc::internal

@@ -73,7 +73,7 @@ ChangeStreamImpl::ChangeStreamImpl(StreamOptions options, ReplicationSession ses
   session_.conn->set_read_linger(options_.read_linger.value_or(
       session_.conn->unix_socket() ? absl::Microseconds(200) : absl::Milliseconds(2)));
   started_ = absl::Now();
-  last_change_time_ = started_;
+  last_activity_ = started_;
   last_status_sent_ = started_;
   next_checkpoint_ = started_ + options_.status_interval;
   Log(options_.log_sink, LogLevel::kInfo,
@@ -154,6 +154,7 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::PollLocked(absl::Time de
           return ready_.size() < kReadyBatch && !assembler_.replaying();
         });
     if (!r.ok()) return Fail(r.status());
+    if (std::exchange(data_received_, false)) last_activity_ = absl::Now();
     // A transaction committing after the stop position is never delivered: stop
     // before buffering it (it may be large) once what precedes it is delivered.
     if (options_.stop_at_lsn &&
@@ -179,7 +180,7 @@ std::optional<Change> ChangeStreamImpl::Deliver(absl::Time now) {
   Change change = std::move(ready_.front());
   ready_.pop_front();
   progress_.Delivered(AckPosition(change));
-  last_change_time_ = now;
+  last_activity_ = now;
   if (options_.stop_at_lsn && change.last_in_transaction() &&
       change.end_lsn() >= *options_.stop_at_lsn) {
     stop_after_delivered_ = true;
@@ -188,14 +189,20 @@ std::optional<Change> ChangeStreamImpl::Deliver(absl::Time now) {
 }
 
 void ChangeStreamImpl::AfterDrained() {
-  // The last keepalive's position covers everything the server had sent before it;
-  // with all of that delivered (and, for the slot, acknowledged) it is safe to confirm
-  // and it tells whether the stop position was reached (pgoutput.md §2.2, §2.3).
-  if (keepalive_wal_end_ == 0 || assembler_.has_pending()) return;
-  progress_.Keepalive(keepalive_wal_end_);
-  if (options_.stop_at_lsn && keepalive_wal_end_ >= options_.stop_at_lsn->value()) {
+  // The last keepalive's position covers everything the server had sent before it
+  // (pgoutput.md §2.2, §2.3).
+  if (keepalive_wal_end_ == 0) return;
+  // Stop position: every transaction committed before the keepalive's position was
+  // sent before it. One still in progress there (streamed in blocks, or prepared and
+  // awaiting its outcome) commits after it, so beyond the stop: only a transaction
+  // being received or replayed now must be finished first.
+  if (options_.stop_at_lsn && keepalive_wal_end_ >= options_.stop_at_lsn->value() &&
+      !assembler_.open_commit_lsn() && !assembler_.replaying()) {
     stop_after_delivered_ = true;
   }
+  // Confirming it needs more: nothing started and unfinished at all, and everything
+  // delivered acknowledged (Progress::Keepalive).
+  if (!assembler_.has_pending()) progress_.Keepalive(keepalive_wal_end_);
 }
 
 bool ChangeStreamImpl::BeyondStop(const Change& change) const {
@@ -215,7 +222,7 @@ bool ChangeStreamImpl::HardStopMet(absl::Time now) {
 
 bool ChangeStreamImpl::StopConditionMet(absl::Time now) {
   const bool stop = stop_after_delivered_ ||
-                    (options_.idle_timeout && now - last_change_time_ >= *options_.idle_timeout);
+                    (options_.idle_timeout && now - last_activity_ >= *options_.idle_timeout);
   if (stop) done_.store(true, std::memory_order_release);
   return stop;
 }
@@ -224,7 +231,7 @@ absl::Time ChangeStreamImpl::NextWakeup(absl::Time deadline) const {
   absl::Time t = std::min(deadline, last_status_sent_ + heartbeat_interval_);
   if (progress_.has_unconfirmed()) t = std::min(t, next_checkpoint_);
   if (options_.max_duration) t = std::min(t, started_ + *options_.max_duration);
-  if (options_.idle_timeout) t = std::min(t, last_change_time_ + *options_.idle_timeout);
+  if (options_.idle_timeout) t = std::min(t, last_activity_ + *options_.idle_timeout);
   return t;
 }
 
@@ -232,6 +239,13 @@ absl::Status ChangeStreamImpl::HandleCopyData(std::string_view data) {
   PGCDC_ASSIGN_OR_RETURN(CopyDataMessage message, DecodeCopyData(data));
   if (const auto* x = std::get_if<XLogData>(&message)) {
     received_lsn_ = std::max({received_lsn_, x->data_start, x->wal_end});
+    // Receiving a transaction (a large one may take minutes to arrive as stream blocks
+    // before its first change can be delivered) is not idle time. Begin and Commit
+    // alone are not change data: before PostgreSQL 15 the server sends them for every
+    // transaction, also those without a published change.
+    if (!x->payload.empty() && x->payload[0] != 'B' && x->payload[0] != 'C') {
+      data_received_ = true;
+    }
     return assembler_.Process(*x, &ready_);
   }
   const auto& keepalive = std::get<PrimaryKeepalive>(message);
@@ -255,6 +269,7 @@ absl::Status ChangeStreamImpl::ReportProgress(absl::Time now, bool force) {
   if (!connected_) return absl::OkStatus();
   // Not past a PREPARE still waiting for its COMMIT PREPARED (ChangeAssembler::hold_lsn).
   uint64_t position = progress_.acked();
+  assembler_.ReleaseHolds(position);
   if (const std::optional<uint64_t> hold = assembler_.hold_lsn()) {
     position = std::min(position, *hold);
   }

@@ -107,7 +107,9 @@ class ChangeStreamImpl {
   uint64_t received_lsn_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t keepalive_wal_end_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time started_;
-  absl::Time last_change_time_ ABSL_GUARDED_BY(mu_);
+  // The last delivery, or the last change data received (idle_timeout).
+  absl::Time last_activity_ ABSL_GUARDED_BY(mu_);
+  bool data_received_ ABSL_GUARDED_BY(mu_) = false;  // change data since the last Receive
   absl::Time last_status_sent_ ABSL_GUARDED_BY(mu_);
   absl::Time next_checkpoint_ ABSL_GUARDED_BY(mu_);
   bool stop_after_delivered_ ABSL_GUARDED_BY(mu_) = false;

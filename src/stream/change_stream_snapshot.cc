@@ -18,7 +18,7 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::PollSnapshot(absl::Time 
     PGCDC_ASSIGN_OR_RETURN(std::optional<Change> row, snapshot_->Next(wait));
     if (row) {
       progress_.Delivered(AckPosition(*row));
-      last_change_time_ = now;
+      last_activity_ = now;
       ReportSnapshotProgress(now, false);
       return row;
     }

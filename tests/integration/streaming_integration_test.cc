@@ -136,5 +136,64 @@ TEST_F(StreamingTest, ConcurrentLargeTransactionsArriveWholeInCommitOrder) {
   EXPECT_EQ(stream->stats().spill_file_bytes, 0u);
 }
 
+// Issue 11, defect 2: a transaction that takes longer than idle_timeout to arrive as
+// stream blocks used to end the stream "idle" before its first change, every run,
+// while the slot never moved. Receiving it is not idle time.
+TEST_F(StreamingTest, IdleTimeoutDoesNotFireWhileStreamBlocksArrive) {
+  stream_.reset();
+  StreamOptions options = Options();
+  options.streaming = true;
+  options.dsn += " options='-c logical_decoding_work_mem=64kB'";
+  options.idle_timeout = absl::Seconds(1);
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  std::unique_ptr<internal::PgConnection> session = OpenSession();
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(session->Exec("BEGIN").ok());
+  constexpr int kStatements = 8;  // 8 x 400 ms of stream blocks: 3.2 idle timeouts
+  for (int i = 0; i < kStatements; ++i) {
+    ASSERT_TRUE(session->Exec(InsertRange(i * 1000 + 1, (i + 1) * 1000)).ok());
+    EXPECT_TRUE(ReadFor(*stream, absl::Milliseconds(400)).empty());
+    ASSERT_FALSE(stream->done()) << "ended as idle while receiving stream blocks, after "
+                                 << i + 1 << " statements";
+  }
+  ASSERT_TRUE(session->Exec("COMMIT").ok());
+  std::vector<Change> c = ReadChanges(*stream, kStatements * 1000);
+  EXPECT_EQ(c.size(), kStatements * 1000u);
+  EXPECT_GT(StreamedTransactions(), 0) << "the server did not stream: the test proves nothing";
+  // And once nothing arrives any more, the idle timeout still ends the stream.
+  const absl::Time idle_from = absl::Now();
+  EXPECT_TRUE(ReadFor(*stream, absl::Seconds(5)).empty());
+  EXPECT_TRUE(stream->done());
+  EXPECT_LT(absl::Now() - idle_from, absl::Seconds(3));
+}
+
+// Issue 11, defect 4: stop_at_lsn must fire while an unrelated large transaction is
+// open and being streamed: it commits after the server's reported position, so it
+// lies beyond the stop whatever happens to it.
+TEST_F(StreamingTest, StopAtLsnFiresWhileAnotherTransactionIsBeingStreamed) {
+  stream_.reset();  // the slot exists from here on
+  std::unique_ptr<internal::PgConnection> session = OpenSession();
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(session->Exec("BEGIN").ok());
+  ASSERT_TRUE(session->Exec(InsertRange(1, 3000)).ok());  // streamed, still open
+  Exec("INSERT INTO t VALUES (90001, 'small')");
+  // The stop lies past the last published commit: only the server's keepalive can
+  // tell that nothing more up to it will come.
+  Exec("CREATE TABLE unpublished (x int); INSERT INTO unpublished VALUES (1)");
+  const uint64_t stop = CurrentWalLsn();
+  StreamOptions options = Options();
+  options.streaming = true;
+  options.dsn += " options='-c logical_decoding_work_mem=64kB'";
+  options.stop_at_lsn = Lsn(stop);
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  std::vector<Change> c = ReadFor(*stream, absl::Seconds(15));
+  EXPECT_TRUE(stream->done()) << "stop_at_lsn did not fire";
+  EXPECT_THAT(RowIds(c), ::testing::ElementsAre(90001));
+  EXPECT_GT(StreamedTransactions(), 0) << "the server did not stream: the test proves nothing";
+  ASSERT_TRUE(session->Exec("COMMIT").ok());
+}
+
 }  // namespace
 }  // namespace pgcdc::testing

@@ -100,6 +100,48 @@ TEST_F(TwoPhaseTest, CommitPreparedAfterAConsumerRestart) {
   EXPECT_LE(std::count(ids.begin(), ids.end(), 3), 1);
 }
 
+// Issue 11, defect 1: the hold before a PREPARE lasts until the committed prepared
+// transaction is acknowledged, not only until its COMMIT PREPARED arrives. Here the
+// application acknowledged a later transaction, received the prepared rows at COMMIT
+// PREPARED but did not acknowledge them, then closed: the slot must stay before the
+// PREPARE so that the next session receives those rows again.
+TEST_F(TwoPhaseTest, HoldLastsUntilTheCommittedPreparedTransactionIsAcknowledged) {
+  uint64_t prepared_commit_end = 0;
+  std::string first_id;
+  {
+    absl::StatusOr<ChangeStream> stream = ChangeStream::Open(TwoPhaseOptions());
+    ASSERT_TRUE(stream.ok()) << stream.status();
+    Exec("BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'g1'");
+    Exec("INSERT INTO t VALUES (2)");
+    std::vector<Change> c = ReadChanges(*stream, 1);
+    ASSERT_THAT(RowIds(c), ElementsAre(2));
+    stream->Ack(c[0]);
+    Exec("COMMIT PREPARED 'g1'");
+    c = ReadChanges(*stream, 1);
+    ASSERT_THAT(RowIds(c), ElementsAre(1));
+    prepared_commit_end = c[0].end_lsn().value();
+    first_id = c[0].id();
+    ASSERT_TRUE(stream->Close().ok());  // row 1 not acknowledged (the handler raised)
+  }
+  EXPECT_LT(ConfirmedFlushLsn(slot_), prepared_commit_end);
+  for (int session = 0; session < 2; ++session) {  // the first acknowledges, the second checks
+    absl::StatusOr<ChangeStream> stream = ChangeStream::Open(TwoPhaseOptions());
+    ASSERT_TRUE(stream.ok()) << stream.status();
+    std::vector<Change> c = DrainAcked(*stream, SIZE_MAX, absl::Seconds(2));
+    std::vector<int64_t> ids = RowIds(c);
+    if (session == 0) {
+      ASSERT_EQ(std::count(ids.begin(), ids.end(), 1), 1) << "the prepared row was lost";
+      for (const Change& change : c) {
+        if (ValueOf(change.new_row(), "id").int_value() == 1) EXPECT_EQ(change.id(), first_id);
+      }
+    } else {
+      EXPECT_TRUE(c.empty()) << "acknowledged changes came again";
+    }
+    ASSERT_TRUE(stream->Close().ok());
+  }
+  EXPECT_GE(ConfirmedFlushLsn(slot_), prepared_commit_end);
+}
+
 TEST_F(TwoPhaseTest, AtPrepareDeliversBeforeCommitPreparedIsIssued) {
   absl::StatusOr<ChangeStream> opened = ChangeStream::Open(AtPrepareOptions());
   ASSERT_TRUE(opened.ok()) << opened.status();

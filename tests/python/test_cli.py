@@ -348,6 +348,43 @@ def lsn_text(value: int) -> str:
     return "%X/%X" % (value >> 32, value & 0xFFFFFFFF)
 
 
+def _output_failure_then_rest(pgcdc_cli: str, pg_env: PgEnv, stdout: Any) -> None:
+    """Issue 11, defect 3: a failed write or flush fails the command and acknowledges
+    nothing it could not write; the next run delivers every row."""
+    pg_env.sql("CREATE TABLE t (id int PRIMARY KEY, v text); CREATE PUBLICATION pub FOR TABLE t;")
+    create_slot(pgcdc_cli, pg_env)
+    before = slot_confirmed_lsn(pg_env, pg_env.slot)
+    pg_env.sql("INSERT INTO t SELECT i, 'row' FROM generate_series(1, 50) i")
+    stop = pg_env.current_lsn()
+    # SIGPIPE ignored, as systemd starts services: the write fails with EPIPE instead.
+    r = subprocess.run([pgcdc_cli, *stream_args(pg_env, pg_env.slot, "--stop-at-lsn", stop)],
+                       stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=CLI_TIMEOUT,
+                       restore_signals=False)
+    assert r.returncode == 1, r.stderr
+    assert "writing the output failed" in r.stderr, r.stderr
+    assert slot_confirmed_lsn(pg_env, pg_env.slot) == before, "the slot moved past unwritten rows"
+    rest = stream(pgcdc_cli, pg_env, "--stop-at-lsn", stop)
+    assert [c["new"]["id"] for c in rest] == list(range(1, 51))
+
+
+def test_full_disk_fails_the_command_without_acknowledging(pgcdc_cli: str,
+                                                           pg_env: PgEnv) -> None:
+    with open("/dev/full", "w") as full:
+        _output_failure_then_rest(pgcdc_cli, pg_env, full)
+
+
+def test_closed_pipe_fails_the_command_without_acknowledging(pgcdc_cli: str,
+                                                             pg_env: PgEnv) -> None:
+    import os
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will ever read: every write fails
+    try:
+        assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN  # inherited by the CLI
+        _output_failure_then_rest(pgcdc_cli, pg_env, write_end)
+    finally:
+        os.close(write_end)
+
+
 def test_protobuf_output_is_length_delimited_and_matches_json(pgcdc_cli: str,
                                                               pg_env: PgEnv) -> None:
     pg_env.sql("CREATE TABLE t (id int PRIMARY KEY, name text); "

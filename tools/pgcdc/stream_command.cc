@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <iostream>
 #include <memory>
 
@@ -24,12 +26,12 @@ void OnSignal(int) {
   if (g_stream != nullptr) g_stream->Cancel();
 }
 
-void WriteChange(const Change& change, OutputFormat format, FILE* out) {
+// False when the output failed (a full disk, a closed pipe with SIGPIPE ignored).
+bool WriteChange(const Change& change, OutputFormat format, FILE* out) {
   if (format == OutputFormat::kJson) {
     std::string line = ToJson(change);
     line.push_back('\n');
-    std::fwrite(line.data(), 1, line.size(), out);
-    return;
+    return std::fwrite(line.data(), 1, line.size(), out) == line.size();
   }
   // Length-delimited (varint size, then the message): protobuf's stream convention.
   std::string bytes;
@@ -37,7 +39,14 @@ void WriteChange(const Change& change, OutputFormat format, FILE* out) {
     google::protobuf::io::StringOutputStream stream(&bytes);
     google::protobuf::util::SerializeDelimitedToZeroCopyStream(change.ToProto(), &stream);
   }
-  std::fwrite(bytes.data(), 1, bytes.size(), out);
+  return std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size();
+}
+
+absl::Status OutputError() {
+  return absl::DataLossError(absl::StrCat(
+      "writing the output failed (", std::strerror(errno),
+      "); nothing after the last change written successfully was acknowledged, so the "
+      "next run delivers it again: free the disk or keep the reader open"));
 }
 
 absl::StatusOr<StreamOptions> OptionsFromArgs(const Args& args) {
@@ -142,11 +151,14 @@ absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, OutputFormat format, 
   uint64_t rows = 0;
   int unflushed = 0;
   std::optional<Change> last;
-  auto flush = [&] {
-    std::fflush(out);
+  // Only what reached the output (fflush succeeded, no error on the stream) is
+  // acknowledged: a change written nowhere must come again.
+  auto flush = [&]() -> absl::Status {
+    if (std::fflush(out) != 0 || std::ferror(out)) return OutputError();
     if (last) stream.Ack(*last);
     last.reset();
     unflushed = 0;
+    return absl::OkStatus();
   };
   absl::Status status = absl::OkStatus();
   while (true) {
@@ -156,17 +168,23 @@ absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, OutputFormat format, 
       break;
     }
     if (!*next) {
-      flush();
-      if (stream.done()) break;
+      status = flush();
+      if (!status.ok() || stream.done()) break;
       continue;
     }
     const Change& change = **next;
-    WriteChange(change, format, out);
+    if (!WriteChange(change, format, out)) {
+      status = OutputError();
+      break;
+    }
     const Operation op = change.op();
     rows += op == Operation::kInsert || op == Operation::kUpdate || op == Operation::kDelete ||
             op == Operation::kRead;  // a snapshot row
     last = std::move(**next);
-    if (++unflushed >= flush_every) flush();
+    if (++unflushed >= flush_every) {
+      status = flush();
+      if (!status.ok()) break;
+    }
   }
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
