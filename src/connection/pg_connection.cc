@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "connection/dsn_redaction.h"
 #include "libpq-fe.h"
 #include "internal/status_macros.h"
 #include "internal/strings.h"
@@ -151,7 +152,7 @@ class ConnInfo {
       std::string message(error ? TrimNewline(error) : "out of memory");
       if (error) PQfreemem(error);
       return absl::InvalidArgumentError(absl::StrCat(
-          "invalid DSN: ", Sv(TrimNewline(message)),
+          "invalid DSN: ", RedactPasswords(params.dsn, TrimNewline(message), /*dsn_rejected=*/true),
           ". Use a URI (postgresql://user@host:5432/dbname) or key=value pairs "
           "(host=... dbname=... user=...)"));
     }
@@ -232,7 +233,7 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
   if (conn == nullptr) return absl::ResourceExhaustedError("libpq: out of memory");
   std::unique_ptr<PgConnection> result(new PgConnection(conn));
   if (PQstatus(conn) != CONNECTION_OK) {
-    return StatusFromConnectError(TrimNewline(PQerrorMessage(conn)));
+    return StatusFromConnectError(RedactPasswords(params.dsn, TrimNewline(PQerrorMessage(conn))));
   }
   return result;
 }

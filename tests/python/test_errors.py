@@ -51,6 +51,29 @@ def test_every_error_is_also_a_builtin(cls: Type[errors.PgcdcError], builtin: ty
     assert getattr(pgcdc, cls.__name__) is cls
 
 
+@pytest.mark.parametrize("dsn", [
+    "postgresql://cdc:Sup3r%Secret@db/app",
+    "postgresql://cdc:Sup3rSecret@[::1/app",
+    "postgresql://cdc@db/app?password=Sup3r%Secret",
+    "host=db password=Sup3rSecret bogus",
+    "host=db password='Sup3r Secret",
+])
+def test_no_error_carries_the_password(dsn: str, pgcdc_cli: str) -> None:
+    """Issue 11, defect 8: not the exception, not its repr, not the CLI's stderr."""
+    import subprocess
+    with pytest.raises(errors.ConfigurationError) as info:
+        pgcdc.open_stream(dsn, slot="s", publications=["pub"])
+    for text in (str(info.value), repr(info.value)):
+        assert "Sup3r" not in text and "Secret" not in text, text
+        assert "invalid DSN" in text
+    for command in (["stream", "--dsn", dsn, "--slot", "s", "--publication", "pub"],
+                    ["check", "--dsn", dsn]):
+        r = subprocess.run([pgcdc_cli, *command], capture_output=True, text=True, timeout=30)
+        assert r.returncode != 0
+        assert "invalid DSN" in r.stderr + r.stdout, r.stderr
+        assert "Sup3r" not in r.stderr + r.stdout and "Secret" not in r.stderr + r.stdout
+
+
 def test_bad_dsn_is_a_configuration_error() -> None:
     with pytest.raises(errors.ConfigurationError) as info:
         pgcdc.open_stream("host=127.0.0.1 nonsense_key=1", slot="s", publications=["pub"])

@@ -350,8 +350,14 @@ TEST_F(TwoPhaseAssemblerTest, PreparedTransactionIsDeliveredAtCommitPrepared) {
   EXPECT_TRUE(ready_[2].last_in_transaction());
   EXPECT_EQ(ready_[2].id(), "0000000000000900-00000001");
   EXPECT_EQ(ready_[2].gid(), "");  // committed when delivered: no gid
-  EXPECT_FALSE(assembler_.hold_lsn().has_value());
   EXPECT_FALSE(assembler_.has_pending());
+  // Held until the committed transaction is acknowledged through its end: confirming
+  // past the PREPARE earlier would make a restart receive COMMIT PREPARED alone.
+  EXPECT_EQ(assembler_.hold_lsn(), 0x500u);
+  assembler_.ReleaseHolds(0x900);  // its non-last changes acknowledge its commit LSN
+  EXPECT_EQ(assembler_.hold_lsn(), 0x500u);
+  assembler_.ReleaseHolds(0x930);
+  EXPECT_FALSE(assembler_.hold_lsn().has_value());
 }
 
 TEST_F(TwoPhaseAssemblerTest, RollbackPreparedDropsItAndStreamPrepareKeepsChunks) {
