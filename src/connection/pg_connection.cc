@@ -211,6 +211,9 @@ class ConnInfo {
   std::vector<std::pair<std::string, std::string>> pairs_;
 };
 
+// How long the server gets to send the results that follow the end of COPY.
+constexpr absl::Duration kEndCopyTimeout = absl::Seconds(10);
+
 int MillisUntil(absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) return -1;
   const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now() + absl::Microseconds(999));
@@ -380,11 +383,12 @@ absl::StatusOr<ReceiveResult> PgConnection::Receive(
     absl::Time deadline, int wake_fd, absl::FunctionRef<absl::Status(std::string_view)> handler,
     absl::FunctionRef<bool()> more) {
   bool read_socket = false;
+  bool connection_lost = PQstatus(conn_) == CONNECTION_BAD;
   for (;;) {
     int handled = 0;
     for (;;) {
       char* buffer = nullptr;
-      const int n = PQgetCopyData(conn_, &buffer, /*async=*/1);
+      int n = PQgetCopyData(conn_, &buffer, /*async=*/1);
       if (n > 0) {
         absl::Status s = handler(std::string_view(buffer, static_cast<size_t>(n)));
         PQfreemem(buffer);
@@ -393,11 +397,16 @@ absl::StatusOr<ReceiveResult> PgConnection::Receive(
         if (!more()) return ReceiveResult::kData;
         continue;
       }
+      if (n == 0 && connection_lost) n = -2;  // nothing more will ever arrive
       if (n == 0) break;
-      if (n == -2) return StatusFromConnection("reading the replication stream");
-      // -1: the server ended COPY: CopyDone (shutdown) or an ErrorResponse.
+      if (n == -2) {
+        return PendingServerErrorOr(StatusFromConnection("reading the replication stream"));
+      }
+      // -1: the server ended COPY: CopyDone (shutdown) or an ErrorResponse. Its results
+      // are collected with a deadline of their own: the caller's may have passed
+      // already (Poll(0)), and the server's error must not become a timeout.
       in_copy_ = false;
-      PGCDC_RETURN_IF_ERROR(DrainResults(deadline));
+      PGCDC_RETURN_IF_ERROR(DrainResults(std::max(deadline, absl::Now() + kEndCopyTimeout)));
       return ReceiveResult::kEndOfStream;
     }
     if (handled > 0) return ReceiveResult::kData;
@@ -408,7 +417,9 @@ absl::StatusOr<ReceiveResult> PgConnection::Receive(
     if (!*readable) {
       return absl::Now() >= deadline ? ReceiveResult::kTimeout : ReceiveResult::kWoken;
     }
-    if (PQconsumeInput(conn_) == 0) return StatusFromConnection("reading the replication stream");
+    // A failed read still leaves what arrived before it in libpq's buffer, the
+    // server's reason for closing (an ErrorResponse) included: parse it first.
+    if (PQconsumeInput(conn_) == 0) connection_lost = true;
     read_socket = true;
   }
 }
@@ -444,11 +455,16 @@ absl::Status PgConnection::DrainResults(absl::Time deadline) {
     // deadline holds even while the server still sends the rest of a transaction.
     while (PQisBusy(conn_)) {
       if (absl::Now() >= deadline) {
+        if (!status.ok()) return status;  // the server's error wins
         return absl::DeadlineExceededError("timed out waiting for the server to end COPY");
       }
       pollfd fd = {PQsocket(conn_), POLLIN, 0};
       if (poll(&fd, 1, std::min(MillisUntil(deadline), 1000)) > 0 && PQconsumeInput(conn_) == 0) {
-        return StatusFromConnection("replication stream");
+        // A FATAL error (walsender terminated: 57P01) arrives just before the server
+        // closes the socket: libpq holds it as the pending result. It wins over the
+        // closed connection.
+        if (!status.ok()) return status;
+        return PendingServerErrorOr(StatusFromConnection("replication stream"));
       }
     }
     PGresult* r = PQgetResult(conn_);
@@ -467,6 +483,21 @@ absl::Status PgConnection::DrainResults(absl::Time deadline) {
     }
   }
   return status.ok() ? absl::InternalError("the server kept returning COPY results") : status;
+}
+
+absl::Status PgConnection::PendingServerErrorOr(absl::Status fallback) {
+  // With the connection broken, PQgetResult does not wait: it returns what libpq has
+  // parsed, then the connection error.
+  absl::Status status = std::move(fallback);
+  for (int i = 0; i < 4; ++i) {
+    ResultPtr result(PQgetResult(conn_));
+    if (result == nullptr) break;
+    if (PQresultStatus(result.get()) == PGRES_FATAL_ERROR &&
+        PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) != nullptr) {
+      return StatusFromResult(result.get(), "replication stream");
+    }
+  }
+  return status;
 }
 
 absl::Status PgConnection::FlushOutput(absl::Time deadline) {

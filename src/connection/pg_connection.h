@@ -88,6 +88,9 @@ class PgConnection {
   // Collects the results that follow the end of COPY; the first error wins.
   absl::Status DrainResults(absl::Time deadline);
   absl::Status StatusFromConnection(std::string_view context) const;
+  // The server's error (with its SQLSTATE) if libpq received one before the
+  // connection broke, else `fallback`.
+  absl::Status PendingServerErrorOr(absl::Status fallback);
   void CancelRunningCommand();
   // Waits for the socket or `wake_fd`; true when the socket is readable.
   absl::StatusOr<bool> WaitReadable(absl::Time deadline, int wake_fd);

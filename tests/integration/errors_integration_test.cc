@@ -102,6 +102,44 @@ TEST_F(ErrorsTest, ServerShutdownIsRetryable) {
   EXPECT_TRUE(stream->done());
 }
 
+// Issue 11, defect 7: the server's error and SQLSTATE win over what pgcdc notices
+// later (the closed socket, a deadline).
+absl::Status PollUntilError(ChangeStream& stream, absl::Duration each) {
+  for (int i = 0; i < 200; ++i) {
+    absl::Status s = stream.Poll(each).status();
+    if (!s.ok()) return s;
+    if (each == absl::ZeroDuration()) absl::SleepFor(absl::Milliseconds(50));
+  }
+  return absl::OkStatus();
+}
+
+TEST_F(ErrorsTest, PublicationDroppedWhileStreamingKeepsTheServersError) {
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(Options());
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  Exec("DROP PUBLICATION pub; INSERT INTO t VALUES (1)");
+  // Poll(0), as a busy loop or PollBatch after its first change would: the server's
+  // error must not turn into "timed out waiting for the server to end COPY".
+  absl::Status error = PollUntilError(*stream, absl::ZeroDuration());
+  EXPECT_EQ(error.code(), absl::StatusCode::kFailedPrecondition) << error;
+  EXPECT_THAT(Message(error), HasSubstr("publication \"pub\" does not exist"));
+  EXPECT_EQ(SqlState(error), "42704");
+  EXPECT_FALSE(IsRetryable(error));
+}
+
+TEST_F(ErrorsTest, TerminatedWalsenderKeepsItsSqlState) {
+  for (absl::Duration each : {absl::Milliseconds(100), absl::ZeroDuration()}) {
+    absl::StatusOr<ChangeStream> stream = ChangeStream::Open(Options());
+    ASSERT_TRUE(stream.ok()) << stream.status();
+    Exec("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '" +
+         slot_ + "'");
+    absl::Status error = PollUntilError(*stream, each);
+    EXPECT_EQ(error.code(), absl::StatusCode::kUnavailable) << error;
+    EXPECT_EQ(SqlState(error), "57P01") << error;
+    EXPECT_THAT(Message(error), HasSubstr("administrator command"));
+    EXPECT_TRUE(IsRetryable(error));
+  }
+}
+
 TEST_F(ErrorsTest, SlotCreationBlockedByOpenTransactionTimesOutWithTheQueryToFindIt) {
   // A session holding a transaction id: slot creation waits for it to end.
   PGconn* blocker = PQconnectdb(pg().Dsn(dbname()).c_str());
