@@ -40,4 +40,21 @@ void Log(const LogSink& sink, LogLevel level, std::string_view message) {
   StderrLogger().log(ToSpdlog(level), "{}", message);
 }
 
+LogSink DeferredLog::QueueTo(std::shared_ptr<DeferredLog> log) {
+  return [log = std::move(log)](LogLevel level, std::string_view message) {
+    absl::MutexLock lock(&log->mu_);
+    log->lines_.emplace_back(level, std::string(message));
+  };
+}
+
+void DeferredLog::Flush() {
+  std::vector<std::pair<LogLevel, std::string>> lines;
+  {
+    absl::MutexLock lock(&mu_);
+    if (lines_.empty()) return;
+    lines.swap(lines_);
+  }
+  for (const auto& [level, message] : lines) Log(sink_, level, message);
+}
+
 }  // namespace pgcdc::internal

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "internal/logging.h"
 #include "internal/status_macros.h"
@@ -43,6 +44,10 @@ AssemblerLimits Limits(const StreamOptions& options) {
 
 absl::StatusOr<std::unique_ptr<ChangeStreamImpl>> ChangeStreamImpl::Open(
     StreamOptions options) {
+  // Every log line goes through the queue, flushed only outside the stream lock.
+  auto log = std::make_shared<DeferredLog>(std::move(options.log_sink));
+  options.log_sink = DeferredLog::QueueTo(log);
+  absl::Cleanup flush_log = [&log] { log->Flush(); };
   // The snapshot (if any) is imported while the session is opened (doc/adr/0004).
   std::unique_ptr<SnapshotReader> snapshot;
   if (options.snapshot != SnapshotMode::kNever) snapshot = std::make_unique<SnapshotReader>(options);
@@ -51,6 +56,7 @@ absl::StatusOr<std::unique_ptr<ChangeStreamImpl>> ChangeStreamImpl::Open(
   if (snapshot != nullptr && !snapshot->imported()) snapshot.reset();  // finished before
   std::unique_ptr<ChangeStreamImpl> impl(
       new ChangeStreamImpl(std::move(options), std::move(session)));
+  impl->log_ = log;
   impl->snapshot_ = std::move(snapshot);
   {
     absl::MutexLock lock(&impl->mu_);  // initial_only: no START_REPLICATION, nothing to report
@@ -86,6 +92,7 @@ ChangeStreamImpl::~ChangeStreamImpl() {
   if (absl::Status s = Close(); !s.ok()) {
     Log(options_.log_sink, LogLevel::kWarning, absl::StrCat("closing the stream: ", s.message()));
   }
+  log_->Flush();
   // REQUIRES (documented on Cancel): no Cancel() runs concurrently with destruction.
   wake_fd_.store(-1, std::memory_order_release);
   for (int fd : wake_pipe_) {
@@ -94,12 +101,14 @@ ChangeStreamImpl::~ChangeStreamImpl() {
 }
 
 absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Poll(absl::Time deadline) {
+  absl::Cleanup flush_log = [this] { log_->Flush(); };  // after the lock is released
   absl::MutexLock lock(&mu_);
   return PollLocked(deadline);
 }
 
 absl::Status ChangeStreamImpl::PollBatch(absl::Time deadline, size_t max_changes,
                                          std::vector<Change>* out) {
+  absl::Cleanup flush_log = [this] { log_->Flush(); };
   absl::MutexLock lock(&mu_);
   const size_t first = out->size();
   while (out->size() - first < max_changes) {
@@ -328,6 +337,7 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Fail(absl::Status status
 absl::Status ChangeStreamImpl::Close() {
   Cancel();  // a Next() blocked in another thread returns, so the lock comes free
   StopGuard();
+  absl::Cleanup flush_log = [this] { log_->Flush(); };
   absl::MutexLock lock(&mu_);
   done_.store(true, std::memory_order_release);
   if (session_.conn == nullptr) return absl::OkStatus();

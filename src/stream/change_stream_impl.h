@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "connection/replication_setup.h"
+#include "internal/logging.h"
 #include "model/change_assembler.h"
 #include "pgcdc/change.h"
 #include "pgcdc/options.h"
@@ -96,7 +97,8 @@ class ChangeStreamImpl {
   absl::Status CloseSnapshot(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReportSnapshotProgress(absl::Time now, bool force) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const StreamOptions options_;
+  const StreamOptions options_;  // its log_sink queues to log_
+  std::shared_ptr<DeferredLog> log_;
   absl::Mutex mu_;  // held by Poll() and Close(); the guard thread only try-locks it
   ReplicationSession session_ ABSL_GUARDED_BY(mu_);
   ChangeAssembler assembler_ ABSL_GUARDED_BY(mu_);

@@ -64,7 +64,12 @@ absl::Status ChangeStreamImpl::CloseSnapshot(absl::Time now) {
 void ChangeStreamImpl::ReportSnapshotProgress(absl::Time now, bool force) {
   if (!options_.on_snapshot_progress || (!force && now < next_snapshot_progress_)) return;
   next_snapshot_progress_ = now + absl::Seconds(1);
-  options_.on_snapshot_progress(snapshot_->Progress());
+  std::vector<TableSnapshotProgress> progress = snapshot_->Progress();
+  // User code runs without the lock, so the guard thread keeps the session alive
+  // (wal_sender_timeout) however long the callback takes.
+  mu_.Unlock();
+  options_.on_snapshot_progress(progress);
+  mu_.Lock();
 }
 
 }  // namespace pgcdc::internal

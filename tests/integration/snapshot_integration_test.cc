@@ -67,6 +67,36 @@ class SnapshotTest : public StreamTest {
 
 };
 
+// Issue 11, defect 9: user code never runs under the stream lock. A progress
+// callback and a log sink that each take longer than wal_sender_timeout (2 s here)
+// used to block the keepalive guard, and the server ended the session.
+TEST_F(SnapshotTest, SlowProgressCallbackAndLogSinkDoNotStopTheKeepalives) {
+  Exec("CREATE TABLE a (id int PRIMARY KEY); INSERT INTO a SELECT generate_series(1, 10);"
+       "CREATE PUBLICATION pub FOR TABLE a;");
+  StreamOptions options = SnapshotOptions(SnapshotMode::kInitial);
+  options.dsn += " options='-c wal_sender_timeout=2s'";
+  std::atomic<int> slow_progress{0};
+  std::atomic<int> slow_logs{0};
+  options.on_snapshot_progress = [&](const std::vector<TableSnapshotProgress>&) {
+    if (slow_progress++ == 0) absl::SleepFor(absl::Seconds(5));
+  };
+  options.log_sink = [&](LogLevel, std::string_view message) {
+    if (std::string(message).find("snapshot") != std::string::npos && slow_logs++ == 0) {
+      absl::SleepFor(absl::Seconds(5));
+    }
+  };
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  std::vector<Change> rows = DrainAcked(*stream, 10);
+  EXPECT_EQ(rows.size(), 10u);
+  Exec("INSERT INTO a VALUES (11)");
+  std::vector<Change> after = DrainAcked(*stream, 1, absl::Seconds(20));
+  EXPECT_THAT(RowIds(after), ::testing::ElementsAre(11));
+  EXPECT_GE(slow_progress.load(), 1);
+  EXPECT_GE(slow_logs.load(), 1);
+  EXPECT_TRUE(stream->Close().ok());
+}
+
 TEST_F(SnapshotTest, SeveralTablesEmptyTableAndTableWithoutKeyThenEnd) {
   Exec("CREATE TABLE a (id int PRIMARY KEY, v text, n numeric, ts timestamptz);"
        "INSERT INTO a VALUES (1, 'x', 1.50, '2024-01-02 03:04:05.123456+00'),"
