@@ -91,6 +91,20 @@ absl::Status Validate(const StreamOptions& options) {
   if (options.idle_timeout && *options.idle_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("idle_timeout must be positive");
   }
+  if (options.receive_timeout < absl::ZeroDuration() ||
+      (options.receive_timeout > absl::ZeroDuration() &&
+       options.receive_timeout < absl::Milliseconds(500))) {
+    return absl::InvalidArgumentError(
+        "receive_timeout must be 0 (off) or at least 0.5 s: the server needs time to answer");
+  }
+  if (options.reconnect.max_attempts < 1 ||
+      options.reconnect.max_elapsed <= absl::ZeroDuration() ||
+      options.reconnect.initial_backoff <= absl::ZeroDuration() ||
+      options.reconnect.max_backoff < options.reconnect.initial_backoff) {
+    return absl::InvalidArgumentError(
+        "reconnect: max_attempts and max_elapsed must be positive and "
+        "0 < initial_backoff <= max_backoff (to stop reconnecting, set enabled = false)");
+  }
   if (options.deliver_prepared == PreparedDelivery::kAtPrepare && !options.two_phase) {
     return absl::InvalidArgumentError(
         "delivering prepared transactions at PREPARE (deliver_prepared) needs two_phase: "

@@ -35,6 +35,27 @@ enum class PreparedDelivery {
 std::string_view PreparedDeliveryName(PreparedDelivery when);
 absl::StatusOr<PreparedDelivery> ParsePreparedDelivery(std::string_view name);
 
+// What a stream does after a fault that a retry can heal (pgcdc::IsRetryable: the
+// walsender terminated, the server restarting or failing over, the network cut, the
+// slot still held by the dying session): reconnect, with exponential backoff and
+// jitter, and resume where it was. Changes already returned are not returned again
+// (the server re-sends from the confirmed position; pgcdc skips what it handed out),
+// so a transient fault causes no duplicates and no losses. Each reconnect is logged
+// (warning, with the cause) and counted in StreamStats::reconnects. Only when the
+// policy is exhausted does the error reach the application.
+struct ReconnectPolicy {
+  bool enabled = true;  // false: the first retryable error ends the stream
+  // Attempts per fault (each failed connect, or a session that fails again before
+  // delivering anything, counts one).
+  int max_attempts = 30;
+  // Time per fault, from the error to a working session; never past max_duration.
+  absl::Duration max_elapsed = absl::Minutes(5);
+  // Waits between attempts: initial_backoff, doubling up to max_backoff, each drawn
+  // uniformly from [half, all] of that (jitter).
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(10);
+};
+
 struct StreamOptions {
   // libpq connection string, URI ("postgresql://cdc@db/app") or key=value. pgcdc adds
   // replication=database and pins the output settings (DateStyle, TimeZone, ...).
@@ -99,6 +120,15 @@ struct StreamOptions {
   // would otherwise fill and block the server, and 2 ms over TCP. Zero: read at once.
   // At most 100 ms.
   std::optional<absl::Duration> read_linger;
+
+  // Liveness, as PostgreSQL's walreceiver does it (wal_receiver_timeout): after half
+  // of this without any message from the server while the stream waits for one, ask
+  // the server for a reply; after all of it, consider the connection dead (a silent
+  // network partition sends no reset) and end it with a retryable kUnavailable, which
+  // `reconnect` then heals. Time the application spends between calls does not count.
+  // Also sets libpq's tcp_user_timeout to it unless the DSN sets one. Zero: off.
+  absl::Duration receive_timeout = absl::Seconds(30);
+  ReconnectPolicy reconnect;
 
   // How often acknowledged progress is reported to the server (after on_checkpoint).
   absl::Duration status_interval = absl::Seconds(10);

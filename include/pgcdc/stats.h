@@ -29,6 +29,11 @@ struct StreamStats {
   // PREPARE counts then; its outcome record, snapshot rows and non-transactional
   // messages do not count).
   uint64_t transactions_delivered = 0;
+  // Sessions re-established after a retryable fault (StreamOptions::reconnect), and
+  // changes the server sent again after one that were skipped because this stream
+  // had returned them already.
+  uint64_t reconnects = 0;
+  uint64_t redelivered_skipped = 0;
 };
 
 }  // namespace pgcdc

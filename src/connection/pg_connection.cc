@@ -176,6 +176,10 @@ class ConnInfo {
     SetDefault("keepalives_idle", "30");
     SetDefault("keepalives_interval", "10");
     SetDefault("keepalives_count", "3");
+    if (params.tcp_user_timeout > absl::ZeroDuration()) {
+      SetDefault("tcp_user_timeout",
+                 absl::StrCat(absl::ToInt64Milliseconds(params.tcp_user_timeout)));
+    }
     return absl::OkStatus();
   }
 

@@ -22,6 +22,9 @@ struct ConnectParams {
   std::string dsn;
   std::string application_name = "pgcdc";
   absl::Duration connect_timeout = absl::Seconds(30);
+  // libpq's tcp_user_timeout unless the DSN sets it: the kernel ends a connection
+  // whose sent data stays unacknowledged this long. Zero: the kernel's default.
+  absl::Duration tcp_user_timeout = absl::ZeroDuration();
   bool replication = true;  // replication=database (logical walsender)
 };
 

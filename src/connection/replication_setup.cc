@@ -37,13 +37,16 @@ absl::Status CheckWalLevel(PgConnection& conn) {
 // A snapshot that could not start (no SELECT privilege, a reader that cannot connect)
 // must not leave a new slot behind: it would hold WAL until someone drops it. The
 // marker goes too, so the next Open() starts clean.
-absl::Status DropSnapshotSlots(PgConnection& conn, const std::vector<std::string>& slots,
-                               absl::Status cause) {
-  for (const std::string& name : slots) {
+absl::Status DropSnapshotSlots(PgConnection& conn, const std::string& slot,
+                               const SnapshotSetup& snapshot, absl::Status cause) {
+  const std::string marker = snapshot.marker_slot();
+  for (const std::string& name : {slot, marker}) {
     if (name.empty()) continue;
+    // The marker only as pgcdc made it, never another consumer's slot of its name.
     absl::StatusOr<QueryResult> r = conn.Query(absl::StrCat(
-        "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = ",
-        conn.QuoteLiteral(name)));
+        "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE ",
+        name == slot ? absl::StrCat("slot_name = ", conn.QuoteLiteral(name))
+                     : snapshot.MarkerCondition(conn)));
     absl::Status dropped =
         !r.ok() ? r.status()
         : r->rows.empty()
@@ -245,6 +248,7 @@ absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& o
   params.dsn = options.dsn;
   params.application_name = options.application_name;
   params.connect_timeout = options.connect_timeout;
+  params.tcp_user_timeout = options.receive_timeout;
   PGCDC_ASSIGN_OR_RETURN(session.conn, PgConnection::Connect(params));
   PgConnection& conn = *session.conn;
   session.server_version = conn.server_version();
@@ -297,8 +301,7 @@ absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& o
       // command: the readers import it now, before START_REPLICATION.
       if (absl::Status s = snapshot->Import(created.snapshot_name, created.consistent_point);
           !s.ok()) {
-        return DropSnapshotSlots(conn, {options.slot_name, snapshot->marker_slot()},
-                                 std::move(s));
+        return DropSnapshotSlots(conn, options.slot_name, *snapshot, std::move(s));
       }
       if (!snapshot->start_replication()) {
         session.confirmed_flush_lsn = created.consistent_point;

@@ -39,6 +39,9 @@ class SnapshotSetup {
   // The slot marking the snapshot unfinished ("" if none); dropped with the new slot
   // when Import() fails.
   virtual std::string marker_slot() const = 0;
+  // The SQL condition on pg_replication_slots that selects that marker and nothing
+  // else of its name ("" if none).
+  virtual std::string MarkerCondition(const PgConnection& conn) const = 0;
   // false: return the session without START_REPLICATION (the snapshot is all).
   virtual bool start_replication() const = 0;
 };

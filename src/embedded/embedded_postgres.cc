@@ -632,15 +632,17 @@ bool EmbeddedPostgres::WaitForServerExit(int seconds) {
   return true;
 }
 
-absl::Status EmbeddedPostgres::Stop() {
+absl::Status EmbeddedPostgres::Stop(ShutdownMode mode) {
   if (server_pid_ <= 0) return absl::OkStatus();
   if (getpid() != owner_pid_) {
     return absl::FailedPreconditionError("only the process that started the cluster can stop it");
   }
   // The server is our child, so signal it directly (what pg_ctl would do) and reap
   // it. SIGINT = "fast": roll back sessions, checkpoint. SIGQUIT = "immediate".
-  kill(server_pid_, SIGINT);
-  if (WaitForServerExit(10)) return absl::OkStatus();
+  if (mode == ShutdownMode::kFast) {
+    kill(server_pid_, SIGINT);
+    if (WaitForServerExit(10)) return absl::OkStatus();
+  }
   kill(server_pid_, SIGQUIT);
   if (WaitForServerExit(5)) return absl::OkStatus();
   kill(server_pid_, SIGKILL);
@@ -650,8 +652,9 @@ absl::Status EmbeddedPostgres::Stop() {
                    LogTail()));
 }
 
-absl::Status EmbeddedPostgres::Restart(std::vector<std::string> extra_conf) {
-  PGCDC_RETURN_IF_ERROR(Stop());
+absl::Status EmbeddedPostgres::Restart(std::vector<std::string> extra_conf,
+                                       ShutdownMode mode) {
+  PGCDC_RETURN_IF_ERROR(Stop(mode));
   options_.extra_conf.insert(options_.extra_conf.end(), extra_conf.begin(), extra_conf.end());
   return StartServer();
 }

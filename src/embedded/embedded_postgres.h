@@ -73,12 +73,14 @@ class EmbeddedPostgres {
   std::string UnixDsn(std::string_view dbname = "postgres",
                       std::string_view user = "postgres") const;
 
-  // Stops the server (fast shutdown; immediate after 10 s), keeping the data
-  // directory. Idempotent.
-  absl::Status Stop();
+  // Stops the server (fast shutdown; immediate after 10 s; or immediate at once, as a
+  // crash would: no checkpoint, sessions cut), keeping the data directory. Idempotent.
+  enum class ShutdownMode { kFast, kImmediate };
+  absl::Status Stop(ShutdownMode mode = ShutdownMode::kFast);
   // Stops the server if it runs, appends `extra_conf` to the configuration (later
   // lines win) and starts it again on the same port.
-  absl::Status Restart(std::vector<std::string> extra_conf = {});
+  absl::Status Restart(std::vector<std::string> extra_conf = {},
+                       ShutdownMode mode = ShutdownMode::kFast);
 
   // Runs `sql` (several statements allowed; they form one implicit transaction)
   // with the simple query protocol on a new connection over the unix socket.

@@ -89,6 +89,31 @@ ChangeAssembler::ChangeAssembler(int proto_version, AssemblerLimits limits,
     : proto_version_(proto_version), limits_(std::move(limits)), prepared_delivery_(prepared) {}
 ChangeAssembler::~ChangeAssembler() = default;
 
+void ChangeAssembler::Reset(int proto_version) {
+  proto_version_ = proto_version;
+  relations_ = RelationCache();
+  slots_hint_relation_ = 0;
+  slots_hint_ = 0;
+  open_.reset();
+  in_stream_ = false;
+  stream_xid_ = 0;
+  streams_.clear();  // FrameStore closes its spill file
+  prepare_block_.reset();
+  prepare_block_gid_.clear();
+  replay_.reset();
+  // Prepared transactions awaiting their outcome, and committed ones not yet
+  // acknowledged, keep holding the slot (hold_lsn) until the new session re-sends
+  // them: their PREPARE lies after the slot's position, so it comes again and
+  // replaces the stale copy (HandlePrepare).
+  buffered_bytes_ = 0;
+  spill_file_bytes_ = 0;
+  for (const auto& [gid, txn] : prepared_) {
+    buffered_bytes_ += txn.frames.memory_bytes();
+    spill_file_bytes_ += txn.frames.file_bytes();
+  }
+  PublishStats();
+}
+
 absl::Status ChangeAssembler::Process(const XLogData& frame, std::deque<Change>* ready) {
   if (replay_) {
     return absl::InternalError("ChangeAssembler::Process while a transaction is replayed");

@@ -85,6 +85,12 @@ class ChangeAssembler {
   // deliverable to `ready`. After a Stream Commit, call Produce() until !replaying().
   absl::Status Process(const XLogData& frame, std::deque<Change>* ready);
 
+  // Forgets what a new session re-sends from the slot's position: open, streamed and
+  // replaying transactions, their spill files, and the relations. Prepared
+  // transactions stay, only to keep holding the slot (hold_lsn) until re-sent. The
+  // counters of stats() stay.
+  void Reset(int proto_version);
+
   // Decodes up to `max` changes of the committed streamed transaction into `ready`.
   absl::Status Produce(size_t max, std::deque<Change>* ready);
   bool replaying() const { return replay_ != nullptr; }

@@ -46,6 +46,11 @@ std::string SnapshotReader::MarkerSlotName(const std::string& slot_name) {
   return absl::StrCat(slot_name, "_snapshot");
 }
 
+std::string SnapshotReader::MarkerCondition(const PgConnection& conn, const std::string& marker) {
+  return absl::StrCat("slot_name = ", conn.QuoteLiteral(marker),
+                      " AND slot_type = 'physical' AND restart_lsn IS NULL AND NOT temporary");
+}
+
 absl::StatusOr<bool> SnapshotReader::Prepare(PgConnection& conn, bool slot_exists) {
   if (mode_ == SnapshotMode::kInitialOnly) {
     if (slot_exists) {
@@ -59,11 +64,20 @@ absl::StatusOr<bool> SnapshotReader::Prepare(PgConnection& conn, bool slot_exist
     return true;
   }
   const std::string marker = MarkerSlotName(slot_name_);
-  PGCDC_ASSIGN_OR_RETURN(QueryResult r,
-                         conn.Query(absl::StrCat("SELECT 1 FROM pg_replication_slots WHERE "
-                                                 "slot_name = ",
-                                                 conn.QuoteLiteral(marker))));
-  const bool unfinished = !r.rows.empty();
+  PGCDC_ASSIGN_OR_RETURN(
+      QueryResult r,
+      conn.Query(absl::StrCat("SELECT ", MarkerCondition(conn, marker),
+                              " FROM pg_catalog.pg_replication_slots WHERE slot_name = ",
+                              conn.QuoteLiteral(marker))));
+  const bool unfinished = !r.rows.empty() && r.rows[0][0] == "t";
+  if (!r.rows.empty() && !unfinished && !slot_exists) {
+    return WithSqlState(
+        absl::AlreadyExistsError(absl::StrCat(
+            "replication slot \"", marker, "\" exists and is not pgcdc's: snapshot = "
+            "initial keeps a marker slot of that name while the snapshot runs. Use another "
+            "slot_name for pgcdc, or rename the other consumer's slot")),
+        "42710");
+  }
   if (slot_exists && !unfinished) {
     Log(log_sink_, LogLevel::kInfo,
         absl::StrCat("the initial snapshot of slot ", slot_name_,
@@ -274,7 +288,7 @@ absl::Status SnapshotReader::Complete() {
   const std::string marker = MarkerSlotName(slot_name_);
   PGCDC_RETURN_IF_ERROR(conn->Exec(absl::StrCat(
       "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots "
-      "WHERE slot_name = ", conn->QuoteLiteral(marker))));
+      "WHERE ", MarkerCondition(*conn, marker))));
   Log(log_sink_, LogLevel::kInfo,
       absl::StrCat("initial snapshot of slot ", slot_name_, " complete"));
   return absl::OkStatus();

@@ -42,6 +42,10 @@ class SnapshotReader final : public SnapshotSetup {
   absl::StatusOr<bool> Prepare(PgConnection& conn, bool slot_exists) override;
   absl::Status Import(const std::string& snapshot_name, uint64_t consistent_point) override;
   bool temporary_slot() const override { return mode_ == SnapshotMode::kInitialOnly; }
+  std::string MarkerCondition(const PgConnection& conn) const override {
+    return mode_ == SnapshotMode::kInitial ? MarkerCondition(conn, MarkerSlotName(slot_name_))
+                                           : "";
+  }
   std::string marker_slot() const override {
     return mode_ == SnapshotMode::kInitial ? MarkerSlotName(slot_name_) : "";
   }
@@ -64,11 +68,17 @@ class SnapshotReader final : public SnapshotSetup {
   bool ReadyToComplete() const;
   // Marks the snapshot finished on the server (drops the marker slot; kInitial).
   absl::Status Complete();
+  bool completed() const { return completed_; }
 
   void Cancel();
 
   // The slot that marks a kInitial snapshot as unfinished while it exists.
   static std::string MarkerSlotName(const std::string& slot_name);
+  // SQL condition selecting pgcdc's marker slot in pg_replication_slots, and nothing
+  // else of that name: pgcdc creates it physical and without reserved WAL, and an
+  // unrelated consumer's slot of the same name must never be taken for it (or
+  // dropped).
+  static std::string MarkerCondition(const PgConnection& conn, const std::string& marker);
 
  private:
   struct Table {

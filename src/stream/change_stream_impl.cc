@@ -75,12 +75,11 @@ ChangeStreamImpl::ChangeStreamImpl(StreamOptions options, ReplicationSession ses
       session_(std::move(session)),
       assembler_(session_.proto_version, Limits(options_), options_.deliver_prepared),
       progress_(session_.confirmed_flush_lsn),
-      heartbeat_interval_(HeartbeatInterval(session_.wal_sender_timeout)) {
-  session_.conn->set_read_linger(options_.read_linger.value_or(
-      session_.conn->unix_socket() ? absl::Microseconds(200) : absl::Milliseconds(2)));
+      watchdog_(options_.receive_timeout, absl::Now()),
+      backoff_(options_.reconnect, absl::ToUnixNanos(absl::Now()) ^ getpid()) {
   started_ = absl::Now();
+  StartSession(started_);
   last_activity_ = started_;
-  last_status_sent_ = started_;
   next_checkpoint_ = started_ + options_.status_interval;
   Log(options_.log_sink, LogLevel::kInfo,
       absl::StrCat("streaming slot ", options_.slot_name, " from ",
@@ -100,10 +99,22 @@ ChangeStreamImpl::~ChangeStreamImpl() {
   }
 }
 
+void ChangeStreamImpl::StartSession(absl::Time now) {
+  session_.conn->set_read_linger(options_.read_linger.value_or(
+      session_.conn->unix_socket() ? absl::Microseconds(200) : absl::Milliseconds(2)));
+  heartbeat_interval_ = HeartbeatInterval(session_.wal_sender_timeout);
+  guard_period_us_.store(absl::ToInt64Microseconds(heartbeat_interval_ / 4));
+  last_status_sent_ = now;
+  session_started_ = now;
+  watchdog_.Heard(now);
+}
+
 absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Poll(absl::Time deadline) {
   absl::Cleanup flush_log = [this] { log_->Flush(); };  // after the lock is released
   absl::MutexLock lock(&mu_);
-  return PollLocked(deadline);
+  absl::StatusOr<std::optional<Change>> change = PollLocked(deadline);
+  watchdog_.Suspend(last_now_);  // the application's time is not the server's silence
+  return change;
 }
 
 absl::Status ChangeStreamImpl::PollBatch(absl::Time deadline, size_t max_changes,
@@ -120,19 +131,24 @@ absl::Status ChangeStreamImpl::PollBatch(absl::Time deadline, size_t max_changes
     if (!next->has_value()) break;
     out->push_back(**std::move(next));
   }
+  watchdog_.Suspend(last_now_);
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<Change>> ChangeStreamImpl::PollLocked(absl::Time deadline) {
   bool read_once = false;  // even with a zero timeout, look at the socket once
+  bool resumed = false;
   while (!done()) {
     const absl::Time now = absl::Now();
+    last_now_ = now;
+    if (!std::exchange(resumed, true)) watchdog_.Resume(now);
     if (HardStopMet(now)) break;
     if (snapshot_ != nullptr) {  // snapshot rows come first (change_stream_snapshot.cc)
       absl::StatusOr<std::optional<Change>> row = PollSnapshot(now, deadline);
       if (!row.ok()) return Fail(row.status());
       if (*row || done()) return row;
       if (!snapshot_->delivered_all()) {
+        watchdog_.Heard(now);  // the session is not read while the snapshot runs
         if (now >= deadline) return std::nullopt;
         continue;
       }
@@ -147,9 +163,11 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::PollLocked(absl::Time de
     }
     AfterDrained();
     if (StopConditionMet(now)) break;
-    if (absl::Status s = ReportProgress(now, std::exchange(checkpoint_requested_, false));
-        !s.ok()) {
-      return Fail(s);
+    absl::Status s = CheckLiveness(now);
+    if (s.ok()) s = ReportProgress(now, std::exchange(checkpoint_requested_, false));
+    if (!s.ok()) {
+      if (absl::Status end = Recover(std::move(s)); !end.ok()) return Fail(std::move(end));
+      continue;
     }
     if (now >= deadline && read_once) return std::nullopt;
     read_once = true;
@@ -162,8 +180,20 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::PollLocked(absl::Time de
         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
           return ready_.size() < kReadyBatch && !assembler_.replaying();
         });
-    if (!r.ok()) return Fail(r.status());
-    if (std::exchange(data_received_, false)) last_activity_ = absl::Now();
+    if (!r.ok()) {
+      if (absl::Status end = Recover(r.status()); !end.ok()) return Fail(std::move(end));
+      continue;
+    }
+    if (*r == ReceiveResult::kData) {
+      const absl::Time received = absl::Now();
+      watchdog_.Heard(received);
+      if (std::exchange(data_received_, false)) last_activity_ = received;
+      // A session that has worked for a while ends the fault: the next one starts
+      // with a fresh reconnect budget.
+      if (in_fault_ && received - session_started_ >= options_.reconnect.max_backoff) {
+        in_fault_ = false;
+      }
+    }
     // A transaction committing after the stop position is never delivered: stop
     // before buffering it (it may be large) once what precedes it is delivered.
     if (options_.stop_at_lsn &&
@@ -172,9 +202,10 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::PollLocked(absl::Time de
     }
     if (*r == ReceiveResult::kEndOfStream) {
       connected_ = false;
-      return Fail(absl::UnavailableError(
+      absl::Status end = Recover(absl::UnavailableError(
           "the server ended the replication stream (is it shutting down?); reconnect to "
           "resume from the last checkpoint"));
+      if (!end.ok()) return Fail(std::move(end));
     }
   }
   return std::nullopt;
@@ -188,6 +219,18 @@ std::optional<Change> ChangeStreamImpl::Deliver(absl::Time now) {
   }
   Change change = std::move(ready_.front());
   ready_.pop_front();
+  const ChangeKey key(change.commit_lsn().value(), change.ordinal());
+  if (skip_through_) {
+    // Re-sent after a reconnect and returned before: commit order makes (commit LSN,
+    // ordinal) grow with every change the stream returns.
+    if (key <= *skip_through_) {
+      redelivered_skipped_.fetch_add(1, std::memory_order_relaxed);
+      return std::nullopt;
+    }
+    skip_through_.reset();
+  }
+  last_delivered_ = key;
+  in_fault_ = false;
   progress_.Delivered(AckPosition(change));
   last_activity_ = now;
   if (options_.stop_at_lsn && change.last_in_transaction() &&
@@ -241,7 +284,7 @@ absl::Time ChangeStreamImpl::NextWakeup(absl::Time deadline) const {
   if (progress_.has_unconfirmed()) t = std::min(t, next_checkpoint_);
   if (options_.max_duration) t = std::min(t, started_ + *options_.max_duration);
   if (options_.idle_timeout) t = std::min(t, last_activity_ + *options_.idle_timeout);
-  return t;
+  return std::min(t, watchdog_.NextCheck());
 }
 
 absl::Status ChangeStreamImpl::HandleCopyData(std::string_view data) {
@@ -315,12 +358,13 @@ uint64_t ChangeStreamImpl::ReportableFlush() const {
   return flush_reported_ ? progress_.confirmed() : 0;
 }
 
-absl::Status ChangeStreamImpl::SendStatus(absl::Time now, uint64_t flushed) {
+absl::Status ChangeStreamImpl::SendStatus(absl::Time now, uint64_t flushed,
+                                          bool reply_requested) {
   // Only `flushed` moves the slot; `written` shows what we received
   // (pg_stat_replication.write_lsn), and is what a shutting-down walsender waits for
   // when flushed is 0.
   const std::array<char, 34> message = EncodeStandbyStatusUpdate(
-      std::max(received_lsn_, flushed), flushed, flushed, PgNow(now), false);
+      std::max(received_lsn_, flushed), flushed, flushed, PgNow(now), reply_requested);
   last_status_sent_ = now;
   return session_.conn->SendCopyData(std::string_view(message.data(), message.size()));
 }
@@ -330,7 +374,9 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::Fail(absl::Status status
   ready_.clear();
   // After the server ended COPY with an error, or the connection broke, there is no
   // session left to report progress to.
-  if (!session_.conn->in_copy() || !session_.conn->connected()) connected_ = false;
+  if (session_.conn == nullptr || !session_.conn->in_copy() || !session_.conn->connected()) {
+    connected_ = false;
+  }
   return status;
 }
 
@@ -371,7 +417,8 @@ void ChangeStreamImpl::GuardLoop() {
   // hears nothing from us; report the confirmed position before wal_sender_timeout.
   absl::MutexLock guard_lock(&guard_mu_);
   while (!guard_stop_) {
-    guard_mu_.AwaitWithTimeout(absl::Condition(&guard_stop_), heartbeat_interval_ / 4);
+    guard_mu_.AwaitWithTimeout(absl::Condition(&guard_stop_),
+                               absl::Microseconds(guard_period_us_.load()));
     if (guard_stop_ || !mu_.TryLock()) continue;
     const absl::Time now = absl::Now();
     absl::Status s = absl::OkStatus();
@@ -382,6 +429,7 @@ void ChangeStreamImpl::GuardLoop() {
     if (!s.ok()) {
       Log(options_.log_sink, LogLevel::kWarning,
           absl::StrCat("keepalive while the application is busy: ", s.message()));
+      log_->Flush();  // this thread holds no stream lock: deliver it now
     }
   }
 }

@@ -21,6 +21,7 @@
 #include "pgcdc/options.h"
 #include "pgcdc/stats.h"
 #include "snapshot/snapshot_reader.h"
+#include "stream/liveness.h"
 #include "stream/progress.h"
 
 namespace pgcdc::internal {
@@ -81,11 +82,23 @@ class ChangeStreamImpl {
   std::optional<Change> Deliver(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Checkpoint (callback + flush) when due or forced; otherwise a heartbeat when due.
   absl::Status ReportProgress(absl::Time now, bool force) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status SendStatus(absl::Time now, uint64_t flushed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SendStatus(absl::Time now, uint64_t flushed, bool reply_requested = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   uint64_t ReportableFlush() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Time NextWakeup(absl::Time deadline) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::optional<Change>> Fail(absl::Status status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A fault on the session: reconnects (StreamOptions::reconnect) and returns OK to go
+  // on (also when Cancel() or max_duration ended the wait: done() tells), or returns
+  // the error that ends the stream.
+  absl::Status Recover(absl::Status cause) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool CanReconnect(const absl::Status& cause) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits `delay` unless Cancel() is called (then false).
+  bool WaitForRetry(absl::Duration delay);
+  void StartSession(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends a status update asking for a reply when the server has been silent for half
+  // of receive_timeout; a fault once it was silent for all of it.
+  absl::Status CheckLiveness(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void GuardLoop();
   void StopGuard();
   // Initial snapshot (change_stream_snapshot.cc): the next snapshot row, nullopt while
@@ -104,7 +117,22 @@ class ChangeStreamImpl {
   ChangeAssembler assembler_ ABSL_GUARDED_BY(mu_);
   std::deque<Change> ready_ ABSL_GUARDED_BY(mu_);
   Progress progress_;
-  const absl::Duration heartbeat_interval_;
+  absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> guard_period_us_{0};  // a quarter of it, for the guard thread
+
+  // Liveness and reconnecting (stream/liveness.h).
+  ReceiveWatchdog watchdog_ ABSL_GUARDED_BY(mu_);
+  Backoff backoff_ ABSL_GUARDED_BY(mu_);
+  bool in_fault_ ABSL_GUARDED_BY(mu_) = false;  // reconnected, not yet proven healthy
+  absl::Time session_started_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_now_ ABSL_GUARDED_BY(mu_);  // the loop's last clock reading
+  // (commit LSN, ordinal) of the last change returned; after a reconnect the server
+  // re-sends from the slot's position and everything up to it is skipped.
+  using ChangeKey = std::pair<uint64_t, uint32_t>;
+  std::optional<ChangeKey> last_delivered_ ABSL_GUARDED_BY(mu_);
+  std::optional<ChangeKey> skip_through_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> reconnects_{0};
+  std::atomic<uint64_t> redelivered_skipped_{0};
 
   uint64_t received_lsn_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t keepalive_wal_end_ ABSL_GUARDED_BY(mu_) = 0;

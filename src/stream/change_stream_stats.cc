@@ -48,6 +48,8 @@ StreamStats ChangeStreamImpl::stats() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
   stats.transactions_spilled = assembled.transactions_spilled;
   stats.changes_delivered = changes_delivered_.load(std::memory_order_relaxed);
   stats.transactions_delivered = transactions_delivered_.load(std::memory_order_relaxed);
+  stats.reconnects = reconnects_.load(std::memory_order_relaxed);
+  stats.redelivered_skipped = redelivered_skipped_.load(std::memory_order_relaxed);
   return stats;
 }
 

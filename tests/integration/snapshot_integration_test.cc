@@ -24,6 +24,7 @@ namespace pgcdc::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::AllOf;
 using EmbeddedRow = internal::EmbeddedPostgres::Row;
 
 std::string Text(const Value& v) {
@@ -255,6 +256,44 @@ TEST_F(SnapshotTest, CommandLineInitialOnlyPrintsReadRecordsAndEnds) {
 // A consumer killed mid-snapshot: the next open with kInitial sees the marker slot,
 // drops the unfinished slot and snapshots again from a fresh one; nothing is lost.
 // Once the last row is acknowledged the marker is gone and a later open streams on.
+// Issue 11, defect 6: another consumer's slot named "<slot>_snapshot" is not pgcdc's
+// marker. It used to make pgcdc drop the user's slot and then that other slot.
+TEST_F(SnapshotTest, AnotherConsumersSlotNamedLikeTheMarkerIsNeverTouched) {
+  Exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);"
+       "CREATE PUBLICATION pub FOR TABLE t;");
+  const std::string foreign = slot_ + "_snapshot";
+  Exec("SELECT pg_create_logical_replication_slot('" + foreign + "', 'pgoutput')");
+  // No slot of ours yet: the marker cannot be created, and the error says why.
+  absl::StatusOr<ChangeStream> blocked = ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
+  ASSERT_FALSE(blocked.ok());
+  EXPECT_EQ(blocked.status().code(), absl::StatusCode::kAlreadyExists) << blocked.status();
+  EXPECT_THAT(std::string(blocked.status().message()),
+              AllOf(HasSubstr(foreign), HasSubstr("is not pgcdc's"), HasSubstr("slot_name")));
+  EXPECT_TRUE(SlotExists(foreign));
+  EXPECT_FALSE(SlotExists(slot_));
+  // Our slot exists and its snapshot finished: the foreign slot is neither taken for
+  // an unfinished snapshot (which would drop ours) nor dropped.
+  Exec("SELECT pg_drop_replication_slot('" + foreign + "')");
+  {
+    absl::StatusOr<ChangeStream> first = ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_EQ(DrainAcked(*first, 2).size(), 2u);
+    EXPECT_TRUE(ReadFor(*first, absl::Milliseconds(500)).empty());  // the snapshot's end
+    EXPECT_TRUE(first->Close().ok());
+  }
+  EXPECT_FALSE(SlotExists(foreign)) << "the marker is gone once the snapshot completed";
+  const uint64_t position = ConfirmedFlushLsn(slot_);
+  Exec("SELECT pg_create_logical_replication_slot('" + foreign + "', 'pgoutput')");
+  Exec("INSERT INTO t VALUES (3)");
+  absl::StatusOr<ChangeStream> again = ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
+  ASSERT_TRUE(again.ok()) << again.status();
+  std::vector<Change> rest = DrainAcked(*again, 1);
+  EXPECT_THAT(RowIds(rest), ::testing::ElementsAre(3)) << "streamed on, no new snapshot";
+  EXPECT_TRUE(again->Close().ok());
+  EXPECT_GE(ConfirmedFlushLsn(slot_), position) << "our slot was kept";
+  EXPECT_TRUE(SlotExists(foreign)) << "the other consumer's slot was kept";
+}
+
 TEST_F(SnapshotTest, InterruptedSnapshotStartsOverWithAFreshSlot) {
   Exec("CREATE TABLE t (id int PRIMARY KEY, v text);"
        "INSERT INTO t SELECT i, repeat('v', 100) FROM generate_series(1, 50000) i;"

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 STATS_KEYS = {"buffered_bytes", "peak_buffered_bytes", "spill_file_bytes",
               "spilled_bytes_total", "transactions_spilled", "changes_delivered",
-              "transactions_delivered"}
+              "transactions_delivered", "reconnects", "redelivered_skipped"}
 
 
 def test_prepared_transaction_is_delivered_at_prepare_then_its_outcome(pg_env: PgEnv) -> None:

@@ -195,3 +195,39 @@ def test_killed_consumer_gets_everything_again_with_the_same_ids(pg_env: PgEnv) 
     assert len({c.id for c in again}) == 2002
     with open_stream(pg_env, create_slot=False, idle_timeout=0.3) as stream:
         assert read_all(stream) == []
+
+
+def test_terminated_walsender_is_healed_without_duplicates(pg_env: PgEnv,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 11: the stream reconnects by itself (the default) and the loop never sees
+    the fault: every row once, in order, the reconnect counted and logged."""
+    import logging
+    setup_table(pg_env)
+    caplog.set_level(logging.WARNING, logger="pgcdc")
+    pg_env.sql("INSERT INTO t SELECT i, 'v' FROM generate_series(1, 500) i")
+    seen: List[int] = []
+    with open_stream(pg_env, create_slot=False, idle_timeout=2.0) as stream:
+        for change in stream:
+            seen.append(change.new["id"])
+            stream.ack(change)
+            if len(seen) == 200:
+                pg_env.sql("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                           "WHERE slot_name = '%s'" % pg_env.slot)
+                time.sleep(0.2)
+                pg_env.sql("INSERT INTO t SELECT i, 'v' FROM generate_series(501, 600) i")
+        stats = stream.stats()
+    assert seen == list(range(1, 601))
+    assert stats["reconnects"] == 1
+    assert any("reconnected" in r.getMessage() for r in caplog.records)
+
+
+def test_reconnect_false_raises_the_retryable_error(pg_env: PgEnv) -> None:
+    setup_table(pg_env)
+    with open_stream(pg_env, create_slot=False, reconnect=False) as stream:
+        pg_env.sql("INSERT INTO t VALUES (1, 'v')")
+        assert read(stream, 1)[0].new["id"] == 1
+        pg_env.sql("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                   "WHERE slot_name = '%s'" % pg_env.slot)
+        with pytest.raises(pgcdc.errors.ConnectionLostError) as info:
+            read(stream, 1)
+    assert info.value.retryable and info.value.sqlstate == "57P01"

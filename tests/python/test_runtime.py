@@ -89,7 +89,7 @@ def test_log_lines_from_the_core_keepalive_thread(pg_env: PgEnv,
     pg_env.sql("INSERT INTO t VALUES (0)")  # before the slot: not streamed
     import pgcdc
     with pgcdc.open_stream(dsn, slot=pg_env.slot, publications=["pub"], create_slot=True,
-                           idle_timeout=5.0) as stream:
+                           idle_timeout=5.0, reconnect=False) as stream:
         pg_env.sql("INSERT INTO t VALUES (1)")
         assert read(stream, 1)[0].new == {"id": 1}
         # The application is "busy": no call into the stream while the walsender dies.

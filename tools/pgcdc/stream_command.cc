@@ -22,6 +22,9 @@ namespace {
 
 ChangeStream* g_stream = nullptr;
 
+// Written changes are flushed and acknowledged at least this often.
+constexpr absl::Duration kFlushInterval = absl::Milliseconds(100);
+
 void OnSignal(int) {
   if (g_stream != nullptr) g_stream->Cancel();
 }
@@ -90,6 +93,18 @@ absl::StatusOr<StreamOptions> OptionsFromArgs(const Args& args) {
   };
   if (absl::Status s = seconds("max-duration", &options.max_duration); !s.ok()) return s;
   if (absl::Status s = seconds("idle-timeout", &options.idle_timeout); !s.ok()) return s;
+  std::optional<absl::Duration> receive_timeout, reconnect_max_elapsed;
+  if (absl::Status s = seconds("receive-timeout", &receive_timeout); !s.ok()) return s;
+  if (receive_timeout) options.receive_timeout = *receive_timeout;
+  if (absl::Status s = seconds("reconnect-max-elapsed", &reconnect_max_elapsed); !s.ok()) {
+    return s;
+  }
+  if (reconnect_max_elapsed) options.reconnect.max_elapsed = *reconnect_max_elapsed;
+  absl::StatusOr<std::optional<int>> attempts =
+      args.GetInt("reconnect-max-attempts", 1, "a positive number of attempts");
+  if (!attempts.ok()) return attempts.status();
+  if (*attempts) options.reconnect.max_attempts = **attempts;
+  options.reconnect.enabled = !args.Has("no-reconnect");
   std::optional<absl::Duration> interval;
   if (absl::Status s = seconds("status-interval", &interval); !s.ok()) return s;
   if (interval) options.status_interval = *interval;
@@ -131,7 +146,7 @@ std::string StatsSummary(const StreamStats& stats) {
   return absl::StrCat(stats.transactions_delivered, " transactions, ", stats.changes_delivered,
                       " records delivered; memory peak ", Mebibytes(stats.peak_buffered_bytes),
                       "; spilled ", stats.transactions_spilled, " transactions, ",
-                      Mebibytes(stats.spilled_bytes_total));
+                      Mebibytes(stats.spilled_bytes_total), "; reconnects ", stats.reconnects);
 }
 
 }  // namespace
@@ -151,6 +166,7 @@ absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, OutputFormat format, 
   uint64_t rows = 0;
   int unflushed = 0;
   std::optional<Change> last;
+  absl::Time last_flush = absl::Now();
   // Only what reached the output (fflush succeeded, no error on the stream) is
   // acknowledged: a change written nowhere must come again.
   auto flush = [&]() -> absl::Status {
@@ -158,6 +174,7 @@ absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, OutputFormat format, 
     if (last) stream.Ack(*last);
     last.reset();
     unflushed = 0;
+    last_flush = absl::Now();
     return absl::OkStatus();
   };
   absl::Status status = absl::OkStatus();
@@ -181,7 +198,9 @@ absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, OutputFormat format, 
     rows += op == Operation::kInsert || op == Operation::kUpdate || op == Operation::kDelete ||
             op == Operation::kRead;  // a snapshot row
     last = std::move(**next);
-    if (++unflushed >= flush_every) {
+    // Also by time: a steady trickle never leaves the stream idle, and progress must
+    // not wait for flush_every changes.
+    if (++unflushed >= flush_every || absl::Now() - last_flush >= kFlushInterval) {
       status = flush();
       if (!status.ok()) break;
     }
@@ -200,8 +219,9 @@ int RunStream(int argc, char** argv) {
       argc, argv,
       {"dsn", "slot", "publication", "table", "format", "max-duration", "idle-timeout",
        "stop-at-lsn", "start-lsn", "status-interval", "spill-dir", "max-buffered-mb",
-       "read-linger-us", "deliver-prepared", "snapshot", "snapshot-readers", "progress"},
-      {"create-slot", "streaming", "no-streaming", "two-phase"});
+       "read-linger-us", "deliver-prepared", "snapshot", "snapshot-readers", "progress",
+       "receive-timeout", "reconnect-max-attempts", "reconnect-max-elapsed"},
+      {"create-slot", "streaming", "no-streaming", "two-phase", "no-reconnect"});
   absl::StatusOr<StreamOptions> options =
       args.ok() ? OptionsFromArgs(*args) : absl::StatusOr<StreamOptions>(args.status());
   absl::StatusOr<OutputFormat> format =

@@ -157,7 +157,9 @@ class ChangeStream:
         """Memory, spill and delivery counters, as a dict of ints:
         buffered_bytes / peak_buffered_bytes (transactions not yet delivered, in
         memory), spill_file_bytes (in spill files now) / spilled_bytes_total (ever
-        written), transactions_spilled, changes_delivered, transactions_delivered.
+        written), transactions_spilled, changes_delivered, transactions_delivered,
+        reconnects (sessions re-established after a fault) and redelivered_skipped
+        (changes the server sent again after one, skipped as already returned).
         Cheap, callable from any thread (also while another iterates) and after
         close()."""
         return self._core.stats()
@@ -266,6 +268,10 @@ def open_stream(
     status_interval: float = 10.0,
     connect_timeout: float = 30.0,
     create_slot_timeout: float = 120.0,
+    receive_timeout: Optional[float] = 30.0,
+    reconnect: bool = True,
+    reconnect_max_attempts: int = 30,
+    reconnect_max_elapsed: float = 300.0,
     application_name: str = "pgcdc",
 ) -> ChangeStream:
     """Connects, checks the server, slot and publications, and starts streaming.
@@ -300,6 +306,15 @@ def open_stream(
         of a busy stream for at most this much latency). None: 0.0002 over a unix
         socket, 0.002 over TCP; 0 reads at once; at most 0.1.
     status_interval: seconds between progress reports (checkpoints).
+    receive_timeout: seconds without any message from the server (while waiting for
+        one) after which the connection is presumed dead, as after a silent network
+        partition; the server is asked to answer at half of it. None or 0: off.
+    reconnect: after a fault a retry can heal (walsender terminated, server restart
+        or failover, network cut, receive_timeout), reconnect with exponential backoff
+        and jitter and resume; changes already returned are not returned again. Up to
+        reconnect_max_attempts attempts and reconnect_max_elapsed seconds per fault
+        (never past max_duration); then, or with reconnect=False, the error is raised
+        (retryable). stats()["reconnects"] counts them; each is logged as a warning.
     Seconds may also be given as datetime.timedelta.
 
     Raises a pgcdc.errors exception naming the problem and the fix. Connecting is not
@@ -340,6 +355,11 @@ def open_stream(
         connect_timeout=_seconds("connect_timeout", connect_timeout, required=True),
         create_slot_timeout=_seconds("create_slot_timeout", create_slot_timeout,
                                      required=True),
+        receive_timeout=_seconds("receive_timeout", receive_timeout, zero_ok=True),
+        reconnect=bool(reconnect),
+        reconnect_max_attempts=_count("reconnect_max_attempts", reconnect_max_attempts, 1),
+        reconnect_max_elapsed=_seconds("reconnect_max_elapsed", reconnect_max_elapsed,
+                                       required=True),
         application_name=str(application_name),
         log=logger.log,
     )

@@ -144,6 +144,10 @@ StreamOptions ToStreamOptions(py::handle o) {
   options.create_slot_timeout = *Seconds(o, "create_slot_timeout");
   options.max_duration = Seconds(o, "max_duration");
   options.idle_timeout = Seconds(o, "idle_timeout");
+  options.receive_timeout = Seconds(o, "receive_timeout").value_or(absl::ZeroDuration());
+  options.reconnect.enabled = Attr<bool>(o, "reconnect");
+  options.reconnect.max_attempts = Attr<int>(o, "reconnect_max_attempts");
+  options.reconnect.max_elapsed = *Seconds(o, "reconnect_max_elapsed");
   options.application_name = Attr<std::string>(o, "application_name");
   return options;
 }
@@ -258,6 +262,8 @@ py::dict Stream::stats() const {
   d["transactions_spilled"] = s.transactions_spilled;
   d["changes_delivered"] = s.changes_delivered;
   d["transactions_delivered"] = s.transactions_delivered;
+  d["reconnects"] = s.reconnects;
+  d["redelivered_skipped"] = s.redelivered_skipped;
   return d;
 }
 
