@@ -355,7 +355,17 @@ uint64_t ChangeStreamImpl::ReportableFlush() const {
   // "no information" to the walsender) rather than the slot position read before
   // START_REPLICATION, which someone may have advanced since: a lower flush would move
   // the slot backwards on servers that accept it.
-  return flush_reported_ ? progress_.confirmed() : 0;
+  if (!flush_reported_) return 0;
+  // Held at a pending PREPARE (two_phase) and confirmed up to it: the slot cannot move
+  // until COMMIT PREPARED. A shutting-down walsender waits until the reported flush
+  // position, or without one the write position, reaches what it sent (WalSndDone);
+  // a flush held below that would stall the server's shutdown. Report none: the slot
+  // keeps the confirmed position, and the walsender goes by the write position.
+  if (const std::optional<uint64_t> hold = assembler_.hold_lsn();
+      hold && progress_.confirmed() >= *hold) {
+    return 0;
+  }
+  return progress_.confirmed();
 }
 
 absl::Status ChangeStreamImpl::SendStatus(absl::Time now, uint64_t flushed,

@@ -4,6 +4,9 @@
 // PreparedDelivery::kAtPrepare it is delivered at PREPARE (with its gid) and its
 // outcome follows as a record of its own, also in a later session.
 #include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -140,6 +143,41 @@ TEST_F(TwoPhaseTest, HoldLastsUntilTheCommittedPreparedTransactionIsAcknowledged
     ASSERT_TRUE(stream->Close().ok());
   }
   EXPECT_GE(ConfirmedFlushLsn(slot_), prepared_commit_end);
+}
+
+// Issue 11, defect 5: a fast shutdown waits until the walsender's reported position
+// reaches what it sent; the hold at a pending PREPARE kept the flush position below
+// it, and the shutdown hung (30 s and more). The stream now reports no flush position
+// while held (the slot keeps its position) and the server stops at once.
+TEST_F(TwoPhaseTest, FastShutdownIsNotHeldUpByAPendingPrepare) {
+  absl::StatusOr<std::unique_ptr<internal::EmbeddedPostgres>> own =
+      internal::EmbeddedPostgres::Start();
+  ASSERT_TRUE(own.ok()) << own.status();
+  internal::EmbeddedPostgres& server = **own;
+  ASSERT_TRUE(server.Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t").ok());
+  StreamOptions options = MakeOptions(server.Dsn(), "s", "pub");
+  options.two_phase = true;
+  options.status_interval = absl::Milliseconds(100);
+  options.reconnect.enabled = false;
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  ASSERT_TRUE(server.Exec("BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'g1'").ok());
+  ASSERT_TRUE(server.Exec("INSERT INTO t VALUES (2)").ok());
+  std::vector<Change> c = ReadChanges(*stream, 1);
+  ASSERT_THAT(RowIds(c), ElementsAre(2));
+  stream->Ack(c[0]);
+  ReadFor(*stream, absl::Milliseconds(500));  // the checkpoint up to the hold
+  std::atomic<bool> stopping{true};
+  std::thread consumer([&] {  // an application that keeps polling
+    while (stopping && !stream->done()) (void)stream->Poll(absl::Milliseconds(50));
+  });
+  const absl::Time start = absl::Now();
+  EXPECT_TRUE(server.Stop().ok());
+  const absl::Duration took = absl::Now() - start;
+  stopping = false;
+  consumer.join();
+  EXPECT_LT(took, absl::Seconds(5)) << "the fast shutdown waited for the stream";
+  std::cerr << "fast shutdown with a pending PREPARE took " << took << "\n";
 }
 
 TEST_F(TwoPhaseTest, AtPrepareDeliversBeforeCommitPreparedIsIssued) {
