@@ -64,6 +64,13 @@ absl::Status StatusFromConnectError(std::string_view message) {
       absl::StrContains(Sv(message), "does not exist")) {
     return absl::InvalidArgumentError(absl::StrCat(text, ". Check dbname in the DSN"));
   }
+  // TLS: a wrong CA, a name mismatch or a server without TLS do not heal by retrying.
+  if (absl::StrContains(Sv(message), "certificate") ||
+      absl::StrContains(Sv(message), "does not support SSL")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        text, ". Fix the TLS settings: sslmode, sslrootcert (the CA that signed the "
+              "server's certificate) and the host name the certificate was issued for"));
+  }
   if (absl::StrContains(Sv(message), "timeout expired")) {
     return absl::DeadlineExceededError(text);
   }
@@ -86,9 +93,11 @@ absl::Status StatusFromServerError(std::string_view sqlstate, std::string_view m
   if (sqlstate == "55006") {
     status = absl::UnavailableError(absl::StrCat(
         text, ". Another process is using the replication slot: stop it, or wait until "
-              "wal_sender_timeout ends a crashed consumer's session (to force it: SELECT "
-              "pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = "
-              "'<slot>')"));
+              "wal_sender_timeout ends a crashed consumer's session (a session still "
+              "creating the slot is not ended by it: it waits for running and prepared "
+              "transactions, see pg_stat_activity and pg_prepared_xacts). To force it: "
+              "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
+              "slot_name = '<slot>'"));
   } else if (sqlstate == "55000" && absl::StrContains(Sv(message), "wal_level")) {
     status = absl::FailedPreconditionError(absl::StrCat(
         text, ". Set wal_level = logical (ALTER SYSTEM SET wal_level = logical) and restart "

@@ -396,9 +396,10 @@ absl::Status ChangeStreamImpl::Close() {
   absl::Cleanup flush_log = [this] { log_->Flush(); };
   absl::MutexLock lock(&mu_);
   done_.store(true, std::memory_order_release);
-  if (session_.conn == nullptr) return absl::OkStatus();
+  if (session_.conn == nullptr) return UnreportedProgress();
   absl::Status status = absl::OkStatus();
   if (snapshot_ != nullptr) status = CloseSnapshot(absl::Now());
+  if (!connected_ && status.ok()) status = UnreportedProgress();
   if (connected_) {
     if (status.ok()) status = ReportProgress(absl::Now(), /*force=*/true);
     absl::Status end = session_.conn->EndCopyBoth(absl::Seconds(5));
@@ -409,6 +410,20 @@ absl::Status ChangeStreamImpl::Close() {
   }
   session_.conn.reset();
   return status;
+}
+
+absl::Status ChangeStreamImpl::UnreportedProgress() const {
+  uint64_t position = progress_.acked();
+  if (const std::optional<uint64_t> hold = assembler_.hold_lsn()) {
+    position = std::min(position, *hold);
+  }
+  if (position <= progress_.confirmed()) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "the connection to the server was lost before acknowledged progress up to ",
+      Lsn(position).ToString(), " could be reported: the slot stays at ",
+      Lsn(progress_.confirmed()).ToString(),
+      ", so the changes after it are delivered again (same ids) when the stream is opened "
+      "again"));
 }
 
 void ChangeStreamImpl::Cancel() {

@@ -43,7 +43,11 @@ class ChangeStreamImpl {
     progress_.Ack(AckPosition(change));
   }
   void Ack(Lsn lsn) {
-    if (snapshot_ != nullptr) snapshot_->AckedPosition(lsn.value());
+    // Clamped for the snapshot as for the slot: a position past everything delivered
+    // must not mark undelivered snapshot rows handled.
+    if (snapshot_ != nullptr) {
+      snapshot_->AckedPosition(std::min(lsn.value(), progress_.delivered()));
+    }
     progress_.Ack(lsn.value());
   }
   absl::Status Close();
@@ -85,6 +89,9 @@ class ChangeStreamImpl {
   absl::Status SendStatus(absl::Time now, uint64_t flushed, bool reply_requested = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   uint64_t ReportableFlush() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Close() without a session: OK, or the error saying which acknowledged progress
+  // never reached the server.
+  absl::Status UnreportedProgress() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Time NextWakeup(absl::Time deadline) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::optional<Change>> Fail(absl::Status status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

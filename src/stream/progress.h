@@ -40,6 +40,7 @@ class Progress {
     }
   }
 
+  uint64_t delivered() const { return delivered_; }
   uint64_t acked() const { return acked_.load(std::memory_order_relaxed); }
   uint64_t confirmed() const { return confirmed_.load(std::memory_order_relaxed); }
   bool has_unconfirmed() const { return acked() > confirmed(); }

@@ -1,4 +1,8 @@
 // Bad configuration gives a clear error that names the problem and the fix.
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "libpq-fe.h"
 #include "gtest/gtest.h"
@@ -226,6 +230,121 @@ TEST_F(ErrorsTest, InvalidOptionsAreRejectedBeforeConnecting) {
     absl::Status status = ChangeStream::Open(options).status();
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(Message(status), HasSubstr("read_linger"));
+  }
+}
+
+// Issue 11: bad inputs and misconfigurations, each with an actionable message and the
+// right retry verdict (the server-side ones above test the SQLSTATE too).
+struct BadInput {
+  const char* name;
+  std::function<void(StreamOptions&, const std::string& dsn)> apply;
+  absl::StatusCode code;
+  const char* says;  // names the problem or the fix
+  bool retryable;
+};
+
+std::vector<BadInput> BadInputs() {
+  using C = absl::StatusCode;
+  auto set = [](auto f) { return std::function<void(StreamOptions&, const std::string&)>(f); };
+  return {
+      {"empty slot name", set([](StreamOptions& o, auto&) { o.slot_name = ""; }),
+       C::kInvalidArgument, "slot_name is required", false},
+      {"upper-case slot name", set([](StreamOptions& o, auto&) { o.slot_name = "Orders"; }),
+       C::kInvalidArgument, "lower-case letters, digits and underscores", false},
+      {"slot name over 63 bytes",
+       set([](StreamOptions& o, auto&) { o.slot_name = std::string(64, 'a'); }),
+       C::kInvalidArgument, "longer than 63 bytes", false},
+      {"no publication", set([](StreamOptions& o, auto&) { o.publications.clear(); }),
+       C::kInvalidArgument, "CREATE PUBLICATION", false},
+      {"empty publication name", set([](StreamOptions& o, auto&) { o.publications = {""}; }),
+       C::kInvalidArgument, "empty publication name", false},
+      {"protocol version 9", set([](StreamOptions& o, auto&) { o.proto_version = 9; }),
+       C::kInvalidArgument, "proto_version 9", false},
+      {"zero status interval",
+       set([](StreamOptions& o, auto&) { o.status_interval = absl::ZeroDuration(); }),
+       C::kInvalidArgument, "status_interval must be positive", false},
+      {"read linger of a second",
+       set([](StreamOptions& o, auto&) { o.read_linger = absl::Seconds(1); }),
+       C::kInvalidArgument, "read_linger must be between 0 and 100 ms", false},
+      {"zero idle timeout",
+       set([](StreamOptions& o, auto&) { o.idle_timeout = absl::ZeroDuration(); }),
+       C::kInvalidArgument, "idle_timeout must be positive", false},
+      {"negative max duration",
+       set([](StreamOptions& o, auto&) { o.max_duration = absl::Seconds(-1); }),
+       C::kInvalidArgument, "max_duration must not be negative", false},
+      {"receive timeout too short",
+       set([](StreamOptions& o, auto&) { o.receive_timeout = absl::Milliseconds(100); }),
+       C::kInvalidArgument, "receive_timeout must be 0 (off) or at least 0.5 s", false},
+      {"reconnect without attempts",
+       set([](StreamOptions& o, auto&) { o.reconnect.max_attempts = 0; }),
+       C::kInvalidArgument, "set enabled = false", false},
+      {"deliver at PREPARE without two_phase",
+       set([](StreamOptions& o, auto&) { o.deliver_prepared = PreparedDelivery::kAtPrepare; }),
+       C::kInvalidArgument, "Turn two_phase on", false},
+      {"snapshot with a start position", set([](StreamOptions& o, auto&) {
+         o.snapshot = SnapshotMode::kInitial;
+         o.start_lsn = Lsn(1);
+       }),
+       C::kInvalidArgument, "start_lsn cannot be combined with a snapshot", false},
+      {"no snapshot readers", set([](StreamOptions& o, auto&) {
+         o.snapshot = SnapshotMode::kInitial;
+         o.snapshot_readers = 0;
+       }),
+       C::kInvalidArgument, "use 1 to 64 connections", false},
+      {"tables for two publications", set([](StreamOptions& o, auto&) {
+         o.publications = {"a", "b"};
+         o.publication_tables = {"t"};
+       }),
+       C::kInvalidArgument, "exactly one publication", false},
+      {"unknown DSN keyword",
+       set([](StreamOptions& o, const std::string& dsn) { o.dsn = dsn + " nonsense_key=1"; }),
+       C::kInvalidArgument, "invalid DSN", false},
+      {"nothing listening", set([](StreamOptions& o, auto&) {
+         o.dsn = "postgresql://postgres@127.0.0.1:1/postgres";
+       }),
+       C::kUnavailable, "Is the server running and reachable", true},
+      {"TLS required, server without TLS",
+       set([](StreamOptions& o, const std::string& dsn) { o.dsn = dsn + " sslmode=require"; }),
+       C::kFailedPrecondition, "Fix the TLS settings", false},
+      {"unknown database",
+       set([](StreamOptions& o, const std::string& dsn) { o.dsn = dsn + " dbname=nope_db"; }),
+       C::kInvalidArgument, "Check dbname in the DSN", false},
+      {"unknown role",
+       set([](StreamOptions& o, const std::string& dsn) { o.dsn = dsn + " user=nope_role"; }),
+       C::kPermissionDenied, "check the user name", false},
+      {"missing publication", set([](StreamOptions& o, auto&) { o.publications = {"nope"}; }),
+       C::kFailedPrecondition, "CREATE PUBLICATION", false},
+      {"missing slot without create_slot",
+       set([](StreamOptions& o, auto&) { o.create_slot = false; }), C::kNotFound, "create_slot",
+       false},
+      {"two_phase on a slot without it", set([](StreamOptions& o, auto&) {
+         o.slot_name += "_existing";
+         o.two_phase = true;
+       }),
+       C::kFailedPrecondition, "created without two_phase", false},
+      {"slot in use", set([](StreamOptions& o, auto&) { o.slot_name += "_busy"; }),
+       C::kUnavailable, "pg_terminate_backend", true},
+  };
+}
+
+TEST_F(ErrorsTest, TwentyFiveBadInputsEachNameTheProblemAndTheRetryVerdict) {
+  // Slots for the cases that need one: an existing one without two_phase, one in use.
+  StreamOptions existing = Options();
+  existing.slot_name += "_existing";
+  ASSERT_TRUE(ChangeStream::Open(existing).ok());
+  StreamOptions busy_options = Options();
+  busy_options.slot_name += "_busy";
+  absl::StatusOr<ChangeStream> busy = ChangeStream::Open(busy_options);
+  ASSERT_TRUE(busy.ok()) << busy.status();
+  const std::vector<BadInput> cases = BadInputs();
+  ASSERT_GE(cases.size(), 25u);
+  for (const BadInput& bad : cases) {
+    StreamOptions options = Options();
+    bad.apply(options, pg().Dsn(dbname()));
+    absl::Status status = ChangeStream::Open(options).status();
+    EXPECT_EQ(status.code(), bad.code) << bad.name << ": " << status;
+    EXPECT_THAT(Message(status), HasSubstr(bad.says)) << bad.name;
+    EXPECT_EQ(IsRetryable(status), bad.retryable) << bad.name << ": " << status;
   }
 }
 

@@ -215,6 +215,28 @@ TEST_F(ReconnectTest, ServerRestartsFastAndImmediate) {
   EXPECT_TRUE(stream->Close().ok());
 }
 
+// Issue 11: Close() after a lost connection says that acknowledged progress was not
+// reported (it used to return OK).
+TEST_F(ReconnectTest, CloseAfterALostConnectionReportsUnreportedProgress) {
+  StreamOptions options = Options();
+  options.reconnect.enabled = false;
+  options.status_interval = absl::Seconds(60);  // nothing confirmed before the fault
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  Insert(1, 1);
+  Tally tally;
+  ReadInto(*stream, 1, &tally);
+  TerminateWalsender();
+  absl::Status error;
+  for (int i = 0; i < 100 && error.ok(); ++i) error = stream->Poll(absl::Milliseconds(100)).status();
+  ASSERT_FALSE(error.ok());
+  absl::Status closed = stream->Close();
+  EXPECT_EQ(closed.code(), absl::StatusCode::kUnavailable) << closed;
+  EXPECT_THAT(std::string(closed.message()),
+              HasSubstr("lost before acknowledged progress"));
+  EXPECT_TRUE(IsRetryable(closed));
+}
+
 TEST_F(ReconnectTest, GivesUpWhenThePolicyIsExhaustedWithTheCause) {
   absl::StatusOr<std::unique_ptr<internal::EmbeddedPostgres>> own =
       internal::EmbeddedPostgres::Start();

@@ -294,6 +294,29 @@ TEST_F(SnapshotTest, AnotherConsumersSlotNamedLikeTheMarkerIsNeverTouched) {
   EXPECT_TRUE(SlotExists(foreign)) << "the other consumer's slot was kept";
 }
 
+// Issue 11: Ack(lsn) past everything delivered is clamped for the snapshot too. It
+// used to mark the whole snapshot handled, so rows delivered later but never
+// acknowledged were not copied again after a restart.
+TEST_F(SnapshotTest, AckPastEverythingDeliveredDoesNotFinishTheSnapshot) {
+  Exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3);"
+       "CREATE PUBLICATION pub FOR TABLE t;");
+  {
+    absl::StatusOr<ChangeStream> stream = ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
+    ASSERT_TRUE(stream.ok()) << stream.status();
+    std::vector<Change> first = ReadChanges(*stream, 1);
+    stream->Ack(Lsn(first[0].commit_lsn().value() + (1ull << 40)));
+    EXPECT_EQ(ReadFor(*stream, absl::Milliseconds(500)).size(), 2u);  // not acknowledged
+    EXPECT_TRUE(stream->Close().ok());
+  }
+  EXPECT_TRUE(SlotExists(slot_ + "_snapshot")) << "the snapshot must count as unfinished";
+  absl::StatusOr<ChangeStream> again = ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
+  ASSERT_TRUE(again.ok()) << again.status();
+  std::vector<Change> rows = DrainAcked(*again, 3);
+  std::vector<int64_t> ids = RowIds(rows);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_THAT(ids, ::testing::ElementsAre(1, 2, 3));
+}
+
 TEST_F(SnapshotTest, InterruptedSnapshotStartsOverWithAFreshSlot) {
   Exec("CREATE TABLE t (id int PRIMARY KEY, v text);"
        "INSERT INTO t SELECT i, repeat('v', 100) FROM generate_series(1, 50000) i;"
