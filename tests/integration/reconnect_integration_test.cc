@@ -237,6 +237,25 @@ TEST_F(ReconnectTest, CloseAfterALostConnectionReportsUnreportedProgress) {
   EXPECT_TRUE(IsRetryable(closed));
 }
 
+// A multi-host DSN: libpq tries the hosts in order, on open and on every reconnect.
+TEST_F(ReconnectTest, ReconnectGoesThroughTheDsnsHostList) {
+  StreamOptions options = Options();
+  // The first host has nothing listening; the second is the server.
+  options.dsn = absl::StrCat("host=127.0.0.1,127.0.0.1 port=1,", pg().port(), " dbname=",
+                             dbname(), " user=postgres target_session_attrs=read-write");
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  Insert(1, 10);
+  Tally tally;
+  ReadInto(*stream, 5, &tally);
+  TerminateWalsender();
+  Insert(11, 20);
+  ReadInto(*stream, 15, &tally);
+  EXPECT_EQ(tally.Duplicates(), 0u);
+  EXPECT_EQ(tally.Missing(1, 20), 0u);
+  EXPECT_EQ(stream->stats().reconnects, 1u);
+}
+
 TEST_F(ReconnectTest, GivesUpWhenThePolicyIsExhaustedWithTheCause) {
   absl::StatusOr<std::unique_ptr<internal::EmbeddedPostgres>> own =
       internal::EmbeddedPostgres::Start();
