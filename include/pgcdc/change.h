@@ -224,7 +224,10 @@ class Change {
   // unique otherwise: "<commit_lsn as 16 hex digits>-<ordinal as 8 hex digits>", or
   // "<lsn>-M" for a non-transactional message, and for a snapshot row (op kRead)
   // "<consistent point>-R<relation oid as 8 hex digits>-<locator as 16 hex digits>",
-  // unique within its snapshot (a restarted snapshot has a new consistent point).
+  // unique within its snapshot. Snapshot rows keep their ids only within one
+  // snapshot: one that was interrupted starts over under a new consistent point, and
+  // its rows get new ids. A read record is an upsert of the row as of its snapshot:
+  // deduplicate snapshot rows by table and primary key, not by id.
   // A change delivered at PREPARE has the PREPARE record's start as commit_lsn; the
   // outcome records are "<commit_lsn>-CP" (kCommitPrepared) and "<end_lsn>-RP"
   // (kRollbackPrepared: the server sends only the end of that record).
