@@ -164,8 +164,9 @@ absl::Status SnapshotReader::CheckColumnLists(PgConnection& conn) {
 absl::Status SnapshotReader::LockTables(
     PgConnection& conn, const std::vector<std::shared_ptr<RelationInfo>>& relations) {
   // Like pg_dump: TRUNCATE and ALTER TABLE are not MVCC-safe, so keep them out until the
-  // snapshot ends (the lock lasts as long as this reader's transaction; locking a
-  // partitioned table locks its partitions too).
+  // snapshot ends (the lock lasts as long as this reader's transaction, which ends
+  // after every other reader's (ReaderLoop); locking a partitioned table locks its
+  // partitions too).
   std::vector<std::string> names;
   for (const auto& rel : relations) {
     names.push_back(

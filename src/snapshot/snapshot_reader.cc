@@ -142,6 +142,15 @@ void SnapshotReader::ReaderLoop(PgConnection* conn) {
       break;
     }
   }
+  if (conn == conns_[0].get()) {
+    // This connection holds the table locks (LockTables, taken while planning): its
+    // transaction ends last, so TRUNCATE stays out until every reader is done.
+    absl::MutexLock lock(&mu_);
+    auto others_done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return running_ == 1 || cancelled_.load();
+    };
+    mu_.Await(absl::Condition(&others_done));
+  }
   (void)conn->Exec(cancelled_.load() ? "ROLLBACK" : "COMMIT");
   absl::MutexLock lock(&mu_);
   --running_;
