@@ -219,10 +219,12 @@ std::optional<Change> ChangeStreamImpl::Deliver(absl::Time now) {
   }
   Change change = std::move(ready_.front());
   ready_.pop_front();
-  const ChangeKey key(change.commit_lsn().value(), change.ordinal());
+  const bool at_record_end =
+      (change.op() == Operation::kMessage && !change.message_transactional()) ||
+      change.op() == Operation::kRollbackPrepared;
+  const DeliveryKey key{change.commit_lsn().value(), !at_record_end, change.ordinal()};
   if (skip_through_) {
-    // Re-sent after a reconnect and returned before: commit order makes (commit LSN,
-    // ordinal) grow with every change the stream returns.
+    // Re-sent after a reconnect and returned before.
     if (key <= *skip_through_) {
       redelivered_skipped_.fetch_add(1, std::memory_order_relaxed);
       return std::nullopt;

@@ -133,11 +133,10 @@ class ChangeStreamImpl {
   bool in_fault_ ABSL_GUARDED_BY(mu_) = false;  // reconnected, not yet proven healthy
   absl::Time session_started_ ABSL_GUARDED_BY(mu_);
   absl::Time last_now_ ABSL_GUARDED_BY(mu_);  // the loop's last clock reading
-  // (commit LSN, ordinal) of the last change returned; after a reconnect the server
-  // re-sends from the slot's position and everything up to it is skipped.
-  using ChangeKey = std::pair<uint64_t, uint32_t>;
-  std::optional<ChangeKey> last_delivered_ ABSL_GUARDED_BY(mu_);
-  std::optional<ChangeKey> skip_through_ ABSL_GUARDED_BY(mu_);
+  // The last change returned (DeliveryKey); after a reconnect the server re-sends
+  // from the slot's position and everything up to it is skipped.
+  std::optional<DeliveryKey> last_delivered_ ABSL_GUARDED_BY(mu_);
+  std::optional<DeliveryKey> skip_through_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> reconnects_{0};
   std::atomic<uint64_t> redelivered_skipped_{0};
 

@@ -9,6 +9,25 @@
 
 namespace pgcdc::internal {
 
+// The order in which a stream returns changes, as a value: after a reconnect the
+// server re-sends from the slot's position, and every change at or before the last
+// one returned is skipped. Commit order makes (commit LSN, ordinal) grow, with one
+// tie: a record positioned at the END of its WAL record (a non-transactional
+// message, a ROLLBACK PREPARED outcome) shares that LSN with a transaction whose
+// commit record starts right there, and is returned before it.
+struct DeliveryKey {
+  uint64_t commit_lsn = 0;
+  bool after_record_end = true;  // false: positioned at the end of its own record
+  uint32_t ordinal = 0;
+
+  friend bool operator<(const DeliveryKey& a, const DeliveryKey& b) {
+    if (a.commit_lsn != b.commit_lsn) return a.commit_lsn < b.commit_lsn;
+    if (a.after_record_end != b.after_record_end) return !a.after_record_end;
+    return a.ordinal < b.ordinal;
+  }
+  friend bool operator<=(const DeliveryKey& a, const DeliveryKey& b) { return !(b < a); }
+};
+
 class Progress {
  public:
   explicit Progress(uint64_t confirmed = 0)

@@ -46,5 +46,23 @@ TEST(ProgressTest, KeepaliveAdvancesOnlyWhenEverythingIsAcknowledged) {
   EXPECT_EQ(p.acked(), 900u);
 }
 
+TEST(DeliveryKeyTest, CommitOrderThenOrdinal) {
+  EXPECT_LT((DeliveryKey{100, true, 5}), (DeliveryKey{200, true, 0}));
+  EXPECT_LT((DeliveryKey{100, true, 0}), (DeliveryKey{100, true, 1}));
+  EXPECT_LE((DeliveryKey{100, true, 1}), (DeliveryKey{100, true, 1}));
+  EXPECT_FALSE((DeliveryKey{100, true, 2}) <= (DeliveryKey{100, true, 1}));
+}
+
+// A non-transactional message carries the END of its WAL record; a transaction whose
+// commit record starts right there has the same commit LSN and ordinal 0, and comes
+// after it. Skipping "everything up to the message" must not skip that transaction.
+TEST(DeliveryKeyTest, RecordAtItsEndComesBeforeATransactionCommittingThere) {
+  const DeliveryKey message{100, /*after_record_end=*/false, 0};
+  const DeliveryKey transaction_first{100, true, 0};
+  EXPECT_LT(message, transaction_first);
+  EXPECT_FALSE(transaction_first <= message);
+  EXPECT_LT((DeliveryKey{99, true, 7}), message);
+}
+
 }  // namespace
 }  // namespace pgcdc::internal
