@@ -2,6 +2,8 @@
 // (StreamOptions::receive_timeout, StreamOptions::reconnect; stream/liveness.h).
 #include <poll.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "internal/logging.h"
 #include "internal/strings.h"
@@ -100,8 +102,11 @@ absl::Status ChangeStreamImpl::Recover(absl::Status cause) {
                                          ": StreamOptions::reconnect)"));
     }
     if (!WaitForRetry(*delay)) return absl::OkStatus();  // Cancel(): the loop ends
-    absl::StatusOr<ReplicationSession> session =
-        OpenReplicationSession(ReconnectOptions(options_));
+    StreamOptions again = ReconnectOptions(options_);
+    // An attempt must not outlast max_duration (a Lambda's budget) either.
+    again.connect_timeout = std::clamp(hard_deadline - absl::Now(), absl::Seconds(1),
+                                       options_.connect_timeout);
+    absl::StatusOr<ReplicationSession> session = OpenReplicationSession(again);
     if (!session.ok()) {
       last = session.status();
       if (!IsRetryable(last)) return last;
