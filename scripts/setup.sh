@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake ninja-build pkg-config libpq-dev protobuf-compiler
           libprotobuf-dev libabsl-dev libspdlog-dev libgtest-dev libgmock-dev
-          libbenchmark-dev postgresql-15 python3 python3-venv)
+          libbenchmark-dev postgresql-15 python3 python3-venv openssl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

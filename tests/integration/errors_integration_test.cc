@@ -1,4 +1,5 @@
 // Bad configuration gives a clear error that names the problem and the fix.
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -346,6 +347,50 @@ TEST_F(ErrorsTest, TwentyFiveBadInputsEachNameTheProblemAndTheRetryVerdict) {
     EXPECT_THAT(Message(status), HasSubstr(bad.says)) << bad.name;
     EXPECT_EQ(IsRetryable(status), bad.retryable) << bad.name << ": " << status;
   }
+}
+
+// Runs `command` with /bin/sh; false (and a test failure) unless it exits 0.
+bool Shell(const std::string& command) {
+  const int rc = std::system(command.c_str());
+  EXPECT_EQ(rc, 0) << command;
+  return rc == 0;
+}
+
+// Issue 11: a CA that did not sign the server's certificate cannot be healed by
+// retrying (it was classified retryable). The right CA connects (the control).
+TEST_F(ErrorsTest, WrongCertificateAuthorityIsNotRetryable) {
+  absl::StatusOr<std::unique_ptr<internal::EmbeddedPostgres>> own =
+      internal::EmbeddedPostgres::Start();
+  ASSERT_TRUE(own.ok()) << own.status();
+  internal::EmbeddedPostgres& server = **own;
+  ASSERT_TRUE(server.Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t").ok());
+  const std::string dir = server.data_dir();
+  const std::string ca_dir = server.socket_dir();
+  // A self-signed server certificate for 127.0.0.1, and an unrelated CA.
+  ASSERT_TRUE(Shell("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                    "-addext subjectAltName=IP:127.0.0.1 -keyout " + dir + "/server.key -out " +
+                    dir + "/server.crt 2>/dev/null"));
+  ASSERT_TRUE(Shell("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-ca "
+                    "-keyout " + ca_dir + "/other.key -out " + ca_dir + "/other.crt 2>/dev/null"));
+  // The server reads its key only if it owns it, mode 0600 (it runs as the data
+  // directory's owner).
+  ASSERT_TRUE(Shell("chown --reference=" + dir + " " + dir + "/server.key " + dir +
+                    "/server.crt && chmod 600 " + dir + "/server.key"));
+  ASSERT_TRUE(Shell("cp " + dir + "/server.crt " + ca_dir + "/right.crt && chmod 644 " + ca_dir +
+                    "/right.crt " + ca_dir + "/other.crt"));
+  ASSERT_TRUE(server.Restart({"ssl = on", "ssl_cert_file = 'server.crt'",
+                              "ssl_key_file = 'server.key'"}).ok());
+  StreamOptions options = MakeOptions(server.Dsn(), "s", "pub");
+  options.reconnect.enabled = false;
+  options.dsn += " sslmode=verify-full sslrootcert=" + ca_dir + "/other.crt";
+  absl::Status wrong = ChangeStream::Open(options).status();
+  EXPECT_EQ(wrong.code(), absl::StatusCode::kFailedPrecondition) << wrong;
+  EXPECT_THAT(Message(wrong), AllOf(HasSubstr("certificate"), HasSubstr("sslrootcert")));
+  EXPECT_FALSE(IsRetryable(wrong));
+  options = MakeOptions(server.Dsn(), "s", "pub");
+  options.dsn += " sslmode=verify-full sslrootcert=" + ca_dir + "/right.crt";
+  absl::StatusOr<ChangeStream> right = ChangeStream::Open(options);
+  EXPECT_TRUE(right.ok()) << right.status();
 }
 
 }  // namespace
