@@ -101,11 +101,16 @@ absl::Status ChangeStreamImpl::Recover(absl::Status cause) {
                                              absl::Milliseconds(1))),
                                          ": StreamOptions::reconnect)"));
     }
+    // The application sees the warnings while this goes on, not only once it ends:
+    // its log sink must not run under the stream lock (DeferredLog).
+    mu_.Unlock();
+    log_->Flush();
+    mu_.Lock();
     if (!WaitForRetry(*delay)) return absl::OkStatus();  // Cancel(): the loop ends
     StreamOptions again = ReconnectOptions(options_);
     // An attempt must not outlast max_duration (a Lambda's budget) either.
-    again.connect_timeout = std::clamp(hard_deadline - absl::Now(), absl::Seconds(1),
-                                       options_.connect_timeout);
+    again.connect_timeout = std::min(options_.connect_timeout,
+                                     std::max(hard_deadline - absl::Now(), absl::Seconds(1)));
     absl::StatusOr<ReplicationSession> session = OpenReplicationSession(again);
     if (!session.ok()) {
       last = session.status();
