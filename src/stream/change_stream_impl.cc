@@ -321,12 +321,8 @@ absl::Status ChangeStreamImpl::HandleCopyData(std::string_view data) {
 
 absl::Status ChangeStreamImpl::ReportProgress(absl::Time now, bool force) {
   if (!connected_) return absl::OkStatus();
-  // Not past a PREPARE still waiting for its COMMIT PREPARED (ChangeAssembler::hold_lsn).
-  uint64_t position = progress_.acked();
-  assembler_.ReleaseHolds(position);
-  if (const std::optional<uint64_t> hold = assembler_.hold_lsn()) {
-    position = std::min(position, *hold);
-  }
+  assembler_.ReleaseHolds(progress_.acked());  // committed prepared ones acknowledged
+  const uint64_t position = ConfirmablePosition();
   if (position > progress_.confirmed() && (force || now >= next_checkpoint_)) {
     if (options_.on_checkpoint) {
       // User code runs without the lock, so the guard thread keeps the session alive
@@ -414,11 +410,14 @@ absl::Status ChangeStreamImpl::Close() {
   return status;
 }
 
+uint64_t ChangeStreamImpl::ConfirmablePosition() const {
+  // Not past a PREPARE still waiting for its outcome (ChangeAssembler::hold_lsn).
+  const std::optional<uint64_t> hold = assembler_.hold_lsn();
+  return hold ? std::min(progress_.acked(), *hold) : progress_.acked();
+}
+
 absl::Status ChangeStreamImpl::UnreportedProgress() const {
-  uint64_t position = progress_.acked();
-  if (const std::optional<uint64_t> hold = assembler_.hold_lsn()) {
-    position = std::min(position, *hold);
-  }
+  const uint64_t position = ConfirmablePosition();
   if (position <= progress_.confirmed()) return absl::OkStatus();
   return absl::UnavailableError(absl::StrCat(
       "the connection to the server was lost before acknowledged progress up to ",

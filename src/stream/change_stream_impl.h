@@ -89,6 +89,8 @@ class ChangeStreamImpl {
   absl::Status SendStatus(absl::Time now, uint64_t flushed, bool reply_requested = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   uint64_t ReportableFlush() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What may be confirmed: the acknowledged position, held before a pending PREPARE.
+  uint64_t ConfirmablePosition() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Close() without a session: OK, or the error saying which acknowledged progress
   // never reached the server.
   absl::Status UnreportedProgress() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
