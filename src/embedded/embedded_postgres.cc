@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,13 +89,35 @@ struct SpawnFlags {
   bool die_with_parent = false;  // SIGKILL when the spawning thread goes away
 };
 
+// The system call itself, not glibc's close_range() (2.34): the portable wheels are built
+// against glibc 2.31 (scripts/wheel.sh) and the call exists in every kernel since 5.9.
 void CloseFdsFrom(int first) {
-  if (close_range(first, ~0U, 0) == 0) return;
+#ifdef __NR_close_range
+  if (syscall(__NR_close_range, first, ~0U, 0) == 0) return;
+#endif
   for (int fd = first; fd < 65536; ++fd) close(fd);  // kernels before 5.9
 }
 
+// strerrordesc_np is async-signal-safe (strerror is not) but needs glibc 2.32; against an
+// older glibc (the portable wheels) the message carries the errno number.
+const char* ErrnoText(int err, char (&buf)[24]) {
+#if __GLIBC_PREREQ(2, 32)
+  if (const char* desc = strerrordesc_np(err)) return desc;
+#endif
+  char* p = buf + sizeof buf;
+  *--p = '\0';
+  unsigned v = err < 0 ? 0u : static_cast<unsigned>(err);
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+  } while ((v /= 10) != 0);
+  p -= 6;
+  std::memcpy(p, "errno ", 6);
+  return p;
+}
+
 [[noreturn]] void ChildFail(const char* what) {
-  const char* reason = strerrordesc_np(errno);
+  char buf[24];
+  const char* reason = ErrnoText(errno, buf);
   for (const char* s : {"pgcdc embedded postgres: ", what, ": ", reason, "\n"}) {
     if (write(STDERR_FILENO, s, strlen(s)) < 0) break;
   }

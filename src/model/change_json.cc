@@ -1,11 +1,11 @@
 #include "model/change_json.h"
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "internal/shortest_double.h"
 #include "internal/strings.h"
 #include "model/datetime_format.h"
 #include "pgcdc/change.h"
@@ -69,9 +69,7 @@ void AppendFloat(double value, std::string* out) {
   } else if (std::isinf(value)) {
     out->append(value > 0 ? "\"Infinity\"" : "\"-Infinity\"");
   } else {
-    char buf[32];  // the longest shortest-round-trip double is 24 characters
-    const auto result = std::to_chars(buf, buf + sizeof(buf), value);
-    out->append(buf, result.ptr);
+    internal::AppendShortestDouble(value, out);
   }
 }
 

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "absl/strings/charconv.h"
+
 namespace pgcdc::internal {
 namespace {
 
@@ -77,7 +79,8 @@ bool ParseFloatText(std::string_view text, double* out) {
   }
   const char* end = text.data() + text.size();
   double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  // absl's from_chars: GCC 10 (the portable wheels' compiler) has no floating-point one.
+  auto [ptr, ec] = absl::from_chars(text.data(), end, value);
   // from_chars also takes "inf"/"nan" spellings PostgreSQL never prints; the special
   // values were handled above, so anything non-finite here is malformed.
   if (ec != std::errc() || ptr != end || !std::isfinite(value)) return false;

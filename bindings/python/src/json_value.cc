@@ -5,6 +5,8 @@
 #include <string>
 #include <system_error>
 
+#include "absl/strings/charconv.h"
+
 #include "string_cache.h"
 
 namespace pgcdc::python {
@@ -288,7 +290,8 @@ class Parser {
     }
     // Correctly rounded like float(); out of range becomes +-inf or 0, as float() does.
     double d = 0;
-    const std::from_chars_result r = std::from_chars(start, p_, d);
+    // absl's from_chars: GCC 10 (the portable wheels' compiler) has no floating-point one.
+    const absl::from_chars_result r = absl::from_chars(start, p_, d);
     if (r.ptr != p_) return Unsupported();
     if (r.ec == std::errc::result_out_of_range) return FloatOutOfRange(start);
     return PyFloat_FromDouble(d);
