@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command: set up, build, and run every test: C++ unit tests,
 # integration tests against private PostgreSQL 15 clusters the tests start themselves,
-# the installed-package example build, and the Python tests.
+# the installed-package example build, the portable wheel, and the Python tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -27,6 +27,12 @@ if ! "$VENV/bin/python" -c 'import pip, sys; sys.exit(tuple(map(int, pip.__versi
   echo "test: upgrading pip in $VENV" >&2
   pip_install --upgrade "pip>=25.1"
 fi
+# The portable wheel and the sdist for this Python (scripts/wheel.sh), which
+# tests/python/test_wheel.py, test_lambda_package.py and test_sdist.py install and run
+# the way a user does; wheel.sh fails if the wheel's tag is newer than manylinux_2_34.
+wheel_status=0
+scripts/wheel.sh "$("$VENV/bin/python" -c 'import sys; print(sys._base_executable)')" ||
+  wheel_status=$?
 pytest_status=0
 if ! pip_install --group build --group test ||
    ! pip_install --no-build-isolation "--config-settings=build-dir=$BUILD_DIR/py/{wheel_tag}" .; then
@@ -36,7 +42,8 @@ else
   PGCDC_CLI=$BUILD_DIR/pgcdc "$VENV/bin/python" -m pytest || pytest_status=$?
 fi
 
-if ((ctest_status != 0 || pytest_status != 0)); then
-  echo "test: FAILED (ctest exit $ctest_status, pytest exit $pytest_status)" >&2
+if ((ctest_status != 0 || wheel_status != 0 || pytest_status != 0)); then
+  echo "test: FAILED (ctest exit $ctest_status, wheel.sh exit $wheel_status," \
+       "pytest exit $pytest_status)" >&2
   exit 1
 fi

@@ -32,12 +32,16 @@ if ! command -v debootstrap >/dev/null; then
 fi
 scripts/wheel/make-root.sh "$PGCDC_WHEEL_ROOT"
 
+# The compiler sees the sources, /tmp (pip's build environments, with pybind11) and the
+# Python headers read-only; it writes only into $work (build directories, repaired wheels).
+work=build/wheel/work
+mkdir -p "$work"
 trap 'scripts/wheel/mounts.sh umount "$PGCDC_WHEEL_ROOT"' EXIT
 includes=()
 for py in "${pythons[@]}"; do
   includes+=("$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')")
 done
-scripts/wheel/mounts.sh mount "$PGCDC_WHEEL_ROOT" "$src" /tmp "${includes[@]}"
+scripts/wheel/mounts.sh mount "$PGCDC_WHEEL_ROOT" "$src" /tmp "${includes[@]}" --rw "$work"
 
 in_root_tools() {  # auditwheel inside the root, with its patchelf
   scripts/wheel/in-root env PATH=/opt/tools/bin:/usr/bin:/bin auditwheel "$@"
@@ -46,17 +50,18 @@ in_root_tools() {  # auditwheel inside the root, with its patchelf
 mkdir -p dist
 for py in "${pythons[@]}"; do
   tag=$("$py" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
-  venv=build/wheel/venv-$tag raw=build/wheel/raw-$tag
+  venv=build/wheel/venv-$tag raw=$work/raw-$tag repaired=$work/repaired-$tag
   "$venv/bin/python" -c '' 2>/dev/null || "$py" -m venv --clear "$venv"
-  rm -rf "$raw" dist/pgcdc-*-"$tag"-*.whl
+  rm -rf "$raw" "$repaired" dist/pgcdc-*-"$tag"-*.whl
   echo "wheel: building for $tag with $py" >&2
   PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip wheel -q --no-deps -w "$raw" \
-    "--config-settings=build-dir=build/wheel/py/{wheel_tag}" \
+    "--config-settings=build-dir=$work/py/{wheel_tag}" \
     "--config-settings=cmake.define.CMAKE_TOOLCHAIN_FILE=$src/cmake/toolchains/wheel-root.cmake" .
-  in_root_tools repair -w dist "$raw"/pgcdc-*.whl >&2
-  wheel=$(ls dist/pgcdc-*-"$tag"-*.whl)
+  in_root_tools repair -w "$repaired" "$raw"/pgcdc-*.whl >&2
+  wheel=$(ls "$repaired"/pgcdc-*.whl)
   in_root_tools show "$wheel" > "$raw/show.txt"
   scripts/wheel/check-tag.py "$MAX_GLIBC_MINOR" "$wheel" "$raw/show.txt"
+  mv "$wheel" dist/
 done
 
 echo "wheel: building the sdist" >&2

@@ -4,8 +4,13 @@
 # Python headers. CMake runs on the host and passes host paths; only the compiler, the
 # linker and auditwheel run inside the root.
 #
-#   mounts.sh mount ROOT PATH...   bind each PATH at ROOT/PATH (skipping those already bound)
+#   mounts.sh mount ROOT PATH... [--rw PATH...]   bind each PATH at ROOT/PATH, read-only
+#                                                  unless after --rw (skips bound ones)
 #   mounts.sh umount ROOT          undo every mount under ROOT; fails if one stays
+#
+# Read-only matters: the root lives in the source tree, so the source tree's bind shows up
+# inside it; an `rm -rf build` while the mounts are there (wheel.sh killed by SIGKILL)
+# stops at the read-only binds instead of deleting through them.
 set -euo pipefail
 cmd=${1:?usage: mounts.sh mount|umount ROOT [PATH...]}
 root=$(realpath -m "${2:?usage: mounts.sh mount|umount ROOT [PATH...]}")
@@ -17,12 +22,14 @@ mounted_under() {  # mount points below ROOT, deepest first
 
 case $cmd in
   mount)
+    mode=ro
     for path in "$@"; do
+      [[ $path == --rw ]] && { mode=rw; continue; }
       path=$(realpath "$path")
       target=$root$path
       mounted_under | grep -qxF "$target" && continue
       mkdir -p "$target"
-      mount --bind "$path" "$target"
+      mount --bind -o "$mode" "$path" "$target"
     done ;;
   umount)
     mounted_under | while read -r target; do umount "$target" || umount -l "$target"; done
