@@ -22,10 +22,13 @@ mounted_under() {  # mount points below ROOT, deepest first
 
 case $cmd in
   mount)
+    # Parents before children (the source tree may be under /tmp): a later bind of a
+    # parent would hide an earlier one of its child, and umount could not reach it.
     mode=ro
     for path in "$@"; do
       [[ $path == --rw ]] && { mode=rw; continue; }
-      path=$(realpath "$path")
+      printf '%s\t%s\n' "$(realpath "$path")" "$mode"
+    done | sort -t$'\t' -k1,1 -u | while IFS=$'\t' read -r path mode; do
       target=$root$path
       mounted_under | grep -qxF "$target" && continue
       mkdir -p "$target"
