@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake ninja-build pkg-config libpq-dev protobuf-compiler
-          libprotobuf-dev libabsl-dev libspdlog-dev libgtest-dev libgmock-dev
+          libprotobuf-dev libabsl-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
           libbenchmark-dev postgresql-15 python3 python3-venv openssl)
 
 missing=()

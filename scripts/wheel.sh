@@ -25,10 +25,10 @@ fi
 if [[ $(id -u) -ne 0 ]]; then
   echo "wheel: needs root (debootstrap, chroot and bind mounts)" >&2; exit 1
 fi
-if ! command -v debootstrap >/dev/null; then
+if ! command -v debootstrap >/dev/null || ! command -v curl >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends debootstrap >&2 ||
-    { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends debootstrap >&2; }
+  apt-get install -y -q --no-install-recommends debootstrap curl >&2 ||
+    { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends debootstrap curl >&2; }
 fi
 scripts/wheel/make-root.sh "$PGCDC_WHEEL_ROOT"
 
