@@ -47,6 +47,8 @@ in_root_tools() {  # auditwheel inside the root, with its patchelf
   scripts/wheel/in-root env PATH=/opt/tools/bin:/usr/bin:/bin auditwheel "$@"
 }
 
+# A wheel for the root's own Python also gets installed and run inside the root.
+root_tag=$(chroot "$PGCDC_WHEEL_ROOT" python3 -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
 mkdir -p dist
 for py in "${pythons[@]}"; do
   tag=$("$py" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
@@ -62,6 +64,9 @@ for py in "${pythons[@]}"; do
   in_root_tools show "$wheel" > "$raw/show.txt"
   scripts/wheel/check-tag.py "$MAX_GLIBC_MINOR" "$wheel" "$raw/show.txt"
   mv "$wheel" dist/
+  if [[ $tag == "$root_tag" ]]; then
+    scripts/wheel/smoke-in-root.sh "dist/$(basename "$wheel")" >&2
+  fi
 done
 
 echo "wheel: building the sdist" >&2

@@ -97,15 +97,17 @@ def test_every_library_is_in_the_wheel_or_allowed_by_the_policy(
         installed: InstalledWheel) -> None:
     allowed = allowed_system_libraries(manylinux_tag(installed.wheel))
     bundled_dir = (installed.site_packages / "pgcdc.libs").resolve()
-    binaries = list((installed.site_packages / "pgcdc").glob("_core.cpython-*.so"))
-    binaries.append(installed.site_packages / "pgcdc.scripts" / "pgcdc")
-    assert len(binaries) == 2 and all(b.is_file() for b in binaries), binaries
-    for binary in binaries:
-        libs = loaded_libraries(binary)
-        bundled = {n for n, p in libs.items() if Path(p).resolve().parent == bundled_dir}
-        assert any(n.startswith("libpq-") for n in bundled), libs
-        from_system = {n: p for n, p in libs.items() if n not in bundled}
-        assert set(from_system) <= set(allowed), (binary, from_system)
+    # The extension is the wheel's only binary: the `pgcdc` command runs inside it.
+    binaries = [p for p in installed.site_packages.glob("pgcdc*/**/*")
+                if p.is_file() and p.read_bytes()[:4] == b"\x7fELF"
+                and p.parent.resolve() != bundled_dir]
+    assert [b.name for b in binaries] == [b.name for b in
+                                          (installed.site_packages / "pgcdc").glob("_core.*.so")]
+    libs = loaded_libraries(binaries[0])
+    bundled = {n for n, p in libs.items() if Path(p).resolve().parent == bundled_dir}
+    assert any(n.startswith("libpq-") for n in bundled), libs
+    from_system = {n: p for n, p in libs.items() if n not in bundled}
+    assert set(from_system) <= set(allowed), from_system
 
 
 STREAM_SCRIPT = r"""
@@ -161,8 +163,7 @@ def test_the_wheels_cli_streams(installed: InstalledWheel, pg_env: PgEnv) -> Non
     metadata = run([str(installed.python), "-I", "-c",
                     "import importlib.metadata as m; print(m.version('pgcdc'))"]).stdout.strip()
     assert version == metadata == pgcdc.__version__
-    # auditwheel's launcher runs the executable it moved next to the bundled libraries.
-    assert "pgcdc.scripts/pgcdc" in installed.cli.read_text()
+    assert "from pgcdc._cli import main" in installed.cli.read_text()  # an entry point
     pg_env.sql("CREATE TABLE t (id int PRIMARY KEY, v numeric); CREATE PUBLICATION pub FOR TABLE t")
     args = [str(installed.cli), "stream", "--dsn", pg_env.dsn, "--slot", pg_env.slot,
             "--publication", "pub", "--idle-timeout", "1"]

@@ -7,6 +7,7 @@
 #include "callbacks.h"
 #include "change_batch.h"
 #include "change_object.h"
+#include "cli.h"
 #include "pgcdc/version.h"
 #include "stream.h"
 #include "values.h"
@@ -20,6 +21,7 @@ PYBIND11_MODULE(_core, m) {
     throw py::error_already_set();
   }
   pgcdc::python::RegisterStream(m);
+  pgcdc::python::RegisterCli(m);
   m.def("_set_exiting", &pgcdc::python::Callbacks::SetExiting,
         "Called from atexit: the core's threads stop calling into Python.");
   // For tests: a json/jsonb document (UTF-8 bytes) converted as column values are.
