@@ -254,6 +254,37 @@ def pg_wal_replica(tmp_path_factory: pytest.TempPathFactory):
     yield from _cluster(tmp_path_factory, ["wal_level = replica"])
 
 
+@dataclass
+class TlsCluster:
+    pg: PgCluster
+    ca_cert: Path  # the server's self-signed certificate, issued to 127.0.0.1
+    other_ca_cert: Path  # a certificate that did not sign the server's
+
+
+@pytest.fixture(scope="session")
+def pg_tls(tmp_path_factory: pytest.TempPathFactory):
+    """A private cluster with ssl = on and a self-signed certificate for 127.0.0.1,
+    started on first use."""
+    certs = tmp_path_factory.mktemp("certs")
+    for name, cn in (("server", "127.0.0.1"), ("other", "other-ca")):
+        r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-days", "1", "-subj", "/CN=" + cn, "-keyout",
+                            str(certs / (name + ".key")), "-out", str(certs / (name + ".crt"))],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            _fail("openssl could not make a test certificate (apt-get install openssl): "
+                  + r.stderr)
+    os_user = _server_os_user()
+    os_user.make_reachable(certs, tmp_path_factory.getbasetemp())
+    os.chmod(certs / "server.key", 0o600)  # the server refuses a key others can read
+    for path in (certs, certs / "server.key", certs / "server.crt"):
+        os_user.own(path)
+    for cluster in _cluster(tmp_path_factory, [
+            "ssl = on", "ssl_cert_file = '%s'" % (certs / "server.crt"),
+            "ssl_key_file = '%s'" % (certs / "server.key")]):
+        yield TlsCluster(cluster, certs / "server.crt", certs / "other.crt")
+
+
 def _cluster(tmp_path_factory: pytest.TempPathFactory, extra_conf: Sequence[str] = ()):
     bin_dir = _find_pg_bin_dir()
     psql = _find_psql(bin_dir)

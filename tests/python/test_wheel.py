@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
+import subprocess
 import zipfile
 from dataclasses import dataclass
 from importlib import resources
@@ -20,7 +21,7 @@ import pgcdc
 from wheel_helpers import find_wheel, make_venv, pip, run
 
 if TYPE_CHECKING:
-    from conftest import PgEnv
+    from conftest import PgEnv, TlsCluster
 
 # Lambda's Python 3.12 and 3.13 runtimes (Amazon Linux 2023) have glibc 2.34.
 MAX_GLIBC_MINOR = 34
@@ -128,8 +129,13 @@ print(json.dumps(out))
 
 
 def stream_through(installed: InstalledWheel, env: PgEnv, count: int) -> Dict[str, Any]:
+    return run_stream_script(installed, env.dsn, env.slot, count)
+
+
+def run_stream_script(installed: InstalledWheel, dsn: str, slot: str,
+                      count: int) -> Dict[str, Any]:
     # -I: neither the working directory nor PYTHONPATH, only the virtualenv.
-    r = run([str(installed.python), "-I", "-c", STREAM_SCRIPT, env.dsn, env.slot, str(count)],
+    r = run([str(installed.python), "-I", "-c", STREAM_SCRIPT, dsn, slot, str(count)],
             timeout=120)
     return json.loads(r.stdout)
 
@@ -176,3 +182,20 @@ def test_the_wheels_cli_streams(installed: InstalledWheel, pg_env: PgEnv) -> Non
     # Acknowledged on exit: a third run has nothing.
     assert run(args, timeout=60).stdout == ""
 
+
+def test_tls_with_the_bundled_openssl(installed: InstalledWheel, pg_tls: TlsCluster) -> None:
+    """RDS and most managed servers want TLS: libpq and OpenSSL from inside the wheel
+    verify the server's certificate (sslmode=verify-full) and stream over it."""
+    pg = pg_tls.pg
+    pg.sql("CREATE TABLE IF NOT EXISTS t (id int PRIMARY KEY);"
+           "DROP PUBLICATION IF EXISTS pub; CREATE PUBLICATION pub FOR TABLE t")
+    dsn = "host=127.0.0.1 port=%d user=postgres dbname=postgres sslmode=verify-full " % pg.port
+    trusted = dsn + "sslrootcert=%s" % pg_tls.ca_cert
+    assert run_stream_script(installed, trusted, "wheel_tls", 0)["changes"] == []
+    pg.sql("INSERT INTO t VALUES (1)")
+    assert run_stream_script(installed, trusted, "wheel_tls", 1)["changes"] == [
+        {"id": ["int", "1"]}]
+    wrong = subprocess.run([str(installed.python), "-I", "-c", STREAM_SCRIPT,
+                            dsn + "sslrootcert=%s" % pg_tls.other_ca_cert, "wheel_tls", "0"],
+                           capture_output=True, text=True, timeout=120)
+    assert wrong.returncode != 0 and "certificate verify failed" in wrong.stderr, wrong.stderr
