@@ -132,7 +132,7 @@ Value Array::operator[](size_t index) const {
 Column Row::operator[](size_t index) const {
   const ValueSlot& slot = data_->values[first_ + index];
   const auto& meta = data_->relation->columns[slot.column];
-  return Column(meta.name, meta.type_oid, meta.key, Value(data_, &slot));
+  return Column(meta.name, meta.type_oid, meta.key, meta.type_modifier, Value(data_, &slot));
 }
 
 std::optional<Column> Row::Find(std::string_view name) const {
@@ -230,6 +230,19 @@ Row Change::old_row() const {
 }
 
 OldRowKind Change::old_row_kind() const { return data().old_row_kind; }
+
+std::vector<ColumnInfo> Change::columns() const {
+  std::vector<ColumnInfo> out;
+  const Operation op = data().op;
+  const bool row_op = op == Operation::kInsert || op == Operation::kUpdate ||
+                      op == Operation::kDelete || op == Operation::kRead;
+  if (!row_op || data().relation == nullptr) return out;
+  out.reserve(data().relation->columns.size());
+  for (const auto& c : data().relation->columns) {
+    out.push_back(ColumnInfo{c.name, c.type_oid, c.type_modifier, c.key});
+  }
+  return out;
+}
 Lsn Change::lsn() const { return Lsn(data().lsn); }
 Lsn Change::commit_lsn() const { return Lsn(data().commit_lsn); }
 Lsn Change::end_lsn() const { return Lsn(data().end_lsn); }

@@ -47,6 +47,7 @@ void RowToProto(const Row& row, v1::Row* out) {
     c->set_name(column.name().data(), column.name().size());
     c->set_type_oid(column.type_oid());
     c->set_key(column.key());
+    c->set_type_modifier(column.type_modifier());
     ValueToProto(column.value(), c->mutable_value());
   }
 }

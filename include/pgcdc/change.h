@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pgcdc/lsn.h"
 
@@ -161,15 +162,22 @@ class Column {
   std::string_view name() const { return name_; }
   uint32_t type_oid() const { return type_oid_; }  // a domain keeps its own OID
   bool key() const { return key_; }                // part of the replica identity
+  // The column's atttypmod, -1 when the type has none: numeric(p,s) is
+  // ((p << 16) | s) + 4, varchar(n) and char(n) are n + 4, timestamp(p), time(p) and
+  // interval(p) are p (PostgreSQL's own encodings; pgoutput sends them as they are).
+  int32_t type_modifier() const { return type_modifier_; }
   Value value() const { return value_; }
 
  private:
   friend class Row;
-  Column(std::string_view name, uint32_t type_oid, bool key, Value value)
-      : name_(name), type_oid_(type_oid), key_(key), value_(value) {}
+  Column(std::string_view name, uint32_t type_oid, bool key, int32_t type_modifier,
+         Value value)
+      : name_(name), type_oid_(type_oid), key_(key), type_modifier_(type_modifier),
+        value_(value) {}
   std::string_view name_;
   uint32_t type_oid_;
   bool key_;
+  int32_t type_modifier_;
   Value value_;
 };
 
@@ -211,6 +219,15 @@ class Row {
   uint32_t size_;
 };
 
+// A column of a change's table, as its Relation message (or, for snapshot rows, the
+// catalog) describes it, whether or not a row of the change carries it.
+struct ColumnInfo {
+  std::string_view name;
+  uint32_t type_oid = 0;       // for a domain, the domain's OID
+  int32_t type_modifier = -1;  // atttypmod, as Column::type_modifier
+  bool key = false;            // part of the replica identity
+};
+
 class Change {
  public:
   Change();
@@ -239,6 +256,9 @@ class Change {
   Row new_row() const;  // insert, update, read
   Row old_row() const;  // update, delete (as the server sent it)
   OldRowKind old_row_kind() const;
+  // Every column of the table in table order (none for messages, truncates and the
+  // two-phase outcome records): what a typed sink needs to lay out its schema.
+  std::vector<ColumnInfo> columns() const;
 
   Lsn lsn() const;
   Lsn commit_lsn() const;  // start of the transaction's commit record

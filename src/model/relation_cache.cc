@@ -42,7 +42,7 @@ void RelationCache::Apply(const Relation& relation, std::optional<uint32_t> stre
   info->columns.reserve(relation.columns.size());
   for (const RelationColumn& c : relation.columns) {
     info->columns.push_back(
-        {c.name, c.type_oid, DecodeOid(c.type_oid, stream_xid), c.is_key()});
+        {c.name, c.type_oid, DecodeOid(c.type_oid, stream_xid), c.is_key(), c.type_modifier});
   }
   LayerFor(stream_xid).relations[relation.relation_id] = std::move(info);
 }

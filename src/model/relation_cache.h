@@ -22,6 +22,8 @@ struct RelationInfo {
     uint32_t type_oid = 0;    // as sent (a domain keeps its own OID)
     uint32_t decode_oid = 0;  // built-in type whose text format the value has
     bool key = false;
+    int32_t type_modifier = -1;  // atttypmod as sent
+
   };
   uint32_t oid = 0;
   std::string schema;

@@ -187,7 +187,7 @@ absl::Status SnapshotReader::LoadColumns(PgConnection& conn, const std::string& 
       QueryResult r,
       conn.Query(absl::StrCat(
           "SELECT a.attrelid, a.attname, a.atttypid, "
-          "coalesce(c.relreplident = 'f' OR a.attnum = ANY(i.indkey), false) "
+          "coalesce(c.relreplident = 'f' OR a.attnum = ANY(i.indkey), false), a.atttypmod "
           "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
           "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
           "LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND "
@@ -209,7 +209,8 @@ absl::Status SnapshotReader::LoadColumns(PgConnection& conn, const std::string& 
       if (rel->oid != oid) continue;
       // OIDs below 10000 are built-in types, decoded by their own OID (as the stream).
       rel->columns.push_back({row[1].value_or(""), type, type < 10000 ? type : 0,
-                              row[3].value_or("f") == "t"});
+                              row[3].value_or("f") == "t",
+                              static_cast<int32_t>(ToInt64(row[4], -1))});
       if (type >= 10000) custom_types.push_back(type);
     }
   }

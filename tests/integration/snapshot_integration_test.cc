@@ -160,6 +160,42 @@ TEST_F(SnapshotTest, SeveralTablesEmptyTableAndTableWithoutKeyThenEnd) {
   EXPECT_FALSE(SlotExists(slot_)) << "initial_only leaves no slot behind";
 }
 
+// Column::type_modifier is atttypmod, the same for snapshot rows (read from the catalog)
+// and streamed rows (from pgoutput's Relation message).
+TEST_F(SnapshotTest, TypeModifiersAreTheSameInTheSnapshotAndTheStream) {
+  Exec("CREATE DOMAIN domain_price AS numeric(8,2);"
+       "CREATE TABLE m (id int PRIMARY KEY, price numeric(12,3), n numeric, "
+       "name varchar(20), code char(5), at timestamp(3), tz timestamptz, t time(2), "
+       "span interval, d domain_price);"
+       "INSERT INTO m (id, price) VALUES (1, 1.5);"
+       "CREATE PUBLICATION pub FOR TABLE m;");
+  absl::StatusOr<ChangeStream> stream =
+      ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  std::vector<Change> changes = ReadChanges(*stream, 1);
+  Exec("INSERT INTO m (id, price) VALUES (2, 2.5)");
+  std::vector<Change> streamed = ReadChanges(*stream, 1);
+  ASSERT_EQ(changes.size(), 1u);
+  ASSERT_EQ(streamed.size(), 1u);
+  EXPECT_EQ(changes[0].op(), Operation::kRead);
+  EXPECT_EQ(streamed[0].op(), Operation::kInsert);
+  const std::vector<std::pair<std::string, int32_t>> expected = {
+      {"id", -1}, {"price", (12 << 16 | 3) + 4}, {"n", -1}, {"name", 24}, {"code", 9},
+      {"at", 3}, {"tz", -1}, {"t", 2}, {"span", -1}, {"d", -1}};
+  for (const Change* c : {&changes[0], &streamed[0]}) {
+    std::vector<std::pair<std::string, int32_t>> got;
+    for (const Column col : c->new_row()) got.emplace_back(col.name(), col.type_modifier());
+    EXPECT_EQ(got, expected) << (c->op() == Operation::kRead ? "snapshot" : "stream");
+    std::vector<std::pair<std::string, int32_t>> described;
+    for (const ColumnInfo& col : c->columns()) {
+      described.emplace_back(col.name, col.type_modifier);
+      EXPECT_EQ(col.key, col.name == "id") << col.name;
+    }
+    EXPECT_EQ(described, expected);
+  }
+  ASSERT_TRUE(stream->Close().ok());
+}
+
 TEST_F(SnapshotTest, RowFilterAndColumnListAsInTheStream) {
   Exec("CREATE TABLE f (id int PRIMARY KEY, a int, secret text);"
        "INSERT INTO f SELECT i, i, 's' FROM generate_series(1, 20) i;"

@@ -297,3 +297,25 @@ def test_bounded_array_keeps_the_bounds_in_equality_repr_and_pickle() -> None:
     b = pickle.loads(pickle.dumps(a))
     assert type(b) is BoundedArray and b == a and b.lower_bounds == (0,)
 
+
+
+def test_columns_describe_the_table_with_type_modifiers(pg_env: PgEnv) -> None:
+    pg_env.sql("CREATE TABLE t (id int PRIMARY KEY, price numeric(12,3), n numeric, "
+               "name varchar(20), at timestamp(3), tz timestamptz);"
+               "CREATE PUBLICATION pub FOR TABLE t;")
+    with open_stream(pg_env, idle_timeout=0.5) as stream:
+        pg_env.sql("INSERT INTO t (id, price) VALUES (1, 1.5); DELETE FROM t;"
+                   "SELECT pg_logical_emit_message(true, 'p', 'x')")
+        insert, delete, message = read(stream, 3)
+    expected = (pgcdc.ColumnInfo("id", 23, -1, True),
+                pgcdc.ColumnInfo("price", 1700, (12 << 16 | 3) + 4, False),
+                pgcdc.ColumnInfo("n", 1700, -1, False),
+                pgcdc.ColumnInfo("name", 1043, 24, False),
+                pgcdc.ColumnInfo("at", 1114, 3, False),
+                pgcdc.ColumnInfo("tz", 1184, -1, False))
+    assert insert.columns == expected
+    # The delete's old row holds the key only; columns still describe the whole table.
+    assert list(delete.old) == ["id"] and delete.columns == expected
+    assert expected[1].numeric_precision_scale == (12, 3)
+    assert expected[2].numeric_precision_scale is None  # unconstrained numeric
+    assert message.columns is None

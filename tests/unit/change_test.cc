@@ -74,14 +74,14 @@ TEST_F(ChangeTest, ArraysKeepDimensionsBoundsAndRowMajorElements) {
   ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
     id: "0000000000000900-00000000" op: OPERATION_INSERT schema: "public" table: "t"
     new_row {
-      columns { name: "id" type_oid: 23 key: true value { int_value: 1 } }
-      columns { name: "tags" type_oid: 1007 value { array_value {
+      columns { name: "id" type_oid: 23 key: true type_modifier: -1 value { int_value: 1 } }
+      columns { name: "tags" type_oid: 1007 type_modifier: -1 value { array_value {
         elements { array_value { elements { int_value: 1 } elements { int_value: 2 }
                                  elements { int_value: 3 } element_type_oid: 23 } }
         elements { array_value { elements { int_value: 4 } elements { null {} }
                                  elements { int_value: 6 } element_type_oid: 23 } }
         lower_bounds: 0 lower_bounds: 5 element_type_oid: 23 } } }
-      columns { name: "note" type_oid: 25 value { text_value: "n" } }
+      columns { name: "note" type_oid: 25 type_modifier: -1 value { text_value: "n" } }
     }
     lsn: 0x100 commit_lsn: 0x900 end_lsn: 0x930 xid: 5 commit_time_us: 946684800000000
     last_in_transaction: true relation_oid: 16384)pb", &expected));
@@ -104,6 +104,13 @@ TEST_F(ChangeTest, RecordKeepsTheRelationItWasDecodedWith) {
   ASSERT_EQ(ready_[1].new_row().size(), 4u);
   EXPECT_EQ(ready_[1].new_row().Find("extra")->value().int_value(), 9);
   EXPECT_EQ(ready_[1].new_row()[3].type_oid(), 20u);
+  // columns() describes the table each record was decoded with.
+  ASSERT_EQ(ready_[0].columns().size(), 3u);
+  ASSERT_EQ(ready_[1].columns().size(), 4u);
+  EXPECT_EQ(ready_[1].columns()[3].name, "extra");
+  EXPECT_EQ(ready_[1].columns()[3].type_oid, 20u);
+  EXPECT_TRUE(ready_[1].columns()[0].key);
+  EXPECT_FALSE(ready_[1].columns()[1].key);
 }
 
 TEST_F(ChangeTest, CopiesAreDeepAndViewsSurviveMoves) {

@@ -1,8 +1,8 @@
 # Type stubs for the compiled module pgcdc._core (bindings/python/src).
 import datetime
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from pgcdc._types import Lsn
+from pgcdc._types import ColumnInfo, Lsn
 
 __version__: str
 
@@ -23,6 +23,8 @@ class Change:
     def new(self) -> Optional[Dict[str, Any]]: ...
     @property
     def old(self) -> Optional[Dict[str, Any]]: ...
+    @property
+    def columns(self) -> Optional[Tuple[ColumnInfo, ...]]: ...
     @property
     def old_kind(self) -> Optional[str]: ...
     @property

@@ -99,6 +99,31 @@ INFINITY = Infinity(1)
 NEG_INFINITY = Infinity(-1)
 
 
+class ColumnInfo(NamedTuple):
+    """A column of a change's table (`Change.columns`), as PostgreSQL describes it.
+
+    `type_modifier` is the column's atttypmod, -1 when the type has none: numeric(p, s)
+    is ((p << 16) | s) + 4, varchar(n) and char(n) are n + 4, timestamp(p), time(p) and
+    interval(p) are p. `key`: part of the replica identity (the primary key by default).
+    """
+
+    name: str
+    type_oid: int
+    type_modifier: int
+    key: bool
+
+    @property
+    def numeric_precision_scale(self) -> Optional[Tuple[int, int]]:
+        """(precision, scale) of a numeric(p, s) column, else None."""
+        if self.type_oid != 1700 or self.type_modifier < 4:
+            return None
+        value = self.type_modifier - 4
+        scale = value & 0x7FF
+        if value & 0x400:  # PostgreSQL 15+ allows negative scales (11-bit signed)
+            scale -= 0x800
+        return (value >> 16) & 0xFFFF, scale
+
+
 class Interval(NamedTuple):
     """A PostgreSQL interval: months, days and microseconds kept apart.
 

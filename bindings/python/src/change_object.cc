@@ -3,6 +3,7 @@
 #include <new>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "pgcdc/v1/change.pb.h"
 #include "values.h"
@@ -137,6 +138,36 @@ PGCDC_GETTER(gid) {
   return Str(gid);
 }
 
+// A tuple of pgcdc.ColumnInfo, or None when the change has no table rows.
+PyObject* MakeColumns(const Change& c) {
+  static PyObject* column_info = nullptr;  // pgcdc._types.ColumnInfo, kept for the process
+  if (column_info == nullptr) {
+    PyObject* module = PyImport_ImportModule("pgcdc._types");
+    if (module == nullptr) return nullptr;
+    column_info = PyObject_GetAttrString(module, "ColumnInfo");
+    Py_DECREF(module);
+    if (column_info == nullptr) return nullptr;
+  }
+  const std::vector<ColumnInfo> columns = c.columns();
+  if (columns.empty()) Py_RETURN_NONE;
+  PyObject* out = PyTuple_New(static_cast<Py_ssize_t>(columns.size()));
+  if (out == nullptr) return nullptr;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const ColumnInfo& col = columns[i];
+    PyObject* item = PyObject_CallFunction(column_info, "NkiO", NameStr(col.name),
+                                           static_cast<unsigned long>(col.type_oid),
+                                           static_cast<int>(col.type_modifier),
+                                           col.key ? Py_True : Py_False);
+    if (item == nullptr) {
+      Py_DECREF(out);
+      return nullptr;
+    }
+    PyTuple_SET_ITEM(out, static_cast<Py_ssize_t>(i), item);
+  }
+  return out;
+}
+PGCDC_GETTER(columns) { return MakeColumns(Self(o)->change); }
+
 bool IsMessage(PyObject* o) { return Self(o)->change.op() == Operation::kMessage; }
 bool IsTruncate(PyObject* o) { return Self(o)->change.op() == Operation::kTruncate; }
 
@@ -177,6 +208,8 @@ PyGetSetDef getset[] = {
     PGCDC_GETSET(new, "dict column -> value of the new row (insert, update, read), else None."),
     PGCDC_GETSET(old, "dict of the old row as the server sent it (key columns, or all with "
                       "REPLICA IDENTITY FULL), else None."),
+    PGCDC_GETSET(columns, "Tuple of pgcdc.ColumnInfo (name, type_oid, type_modifier, key), every "
+                          "column of the table in order; None for messages and truncates."),
     PGCDC_GETSET(old_kind, "'key', 'full', or None when there is no old row."),
     PGCDC_GETSET(key, "dict of the replica identity (primary key) columns, else None."),
     PGCDC_GETSET(lsn, "pgcdc.Lsn of this change."),

@@ -107,7 +107,8 @@ size_t ColumnIndex(RelationInfo* relation, const v1::Column& column) {
   for (size_t i = 0; i < relation->columns.size(); ++i) {
     if (relation->columns[i].name == column.name()) return i;
   }
-  relation->columns.push_back({column.name(), column.type_oid(), column.type_oid(), column.key()});
+  relation->columns.push_back(
+      {column.name(), column.type_oid(), column.type_oid(), column.key(), column.type_modifier()});
   return relation->columns.size() - 1;
 }
 
