@@ -140,24 +140,12 @@ PGCDC_GETTER(gid) {
 
 // A tuple of pgcdc.ColumnInfo, or None when the change has no table rows.
 PyObject* MakeColumns(const Change& c) {
-  static PyObject* column_info = nullptr;  // pgcdc._types.ColumnInfo, kept for the process
-  if (column_info == nullptr) {
-    PyObject* module = PyImport_ImportModule("pgcdc._types");
-    if (module == nullptr) return nullptr;
-    column_info = PyObject_GetAttrString(module, "ColumnInfo");
-    Py_DECREF(module);
-    if (column_info == nullptr) return nullptr;
-  }
   const std::vector<ColumnInfo> columns = c.columns();
   if (columns.empty()) Py_RETURN_NONE;
   PyObject* out = PyTuple_New(static_cast<Py_ssize_t>(columns.size()));
   if (out == nullptr) return nullptr;
   for (size_t i = 0; i < columns.size(); ++i) {
-    const ColumnInfo& col = columns[i];
-    PyObject* item = PyObject_CallFunction(column_info, "NkiO", NameStr(col.name),
-                                           static_cast<unsigned long>(col.type_oid),
-                                           static_cast<int>(col.type_modifier),
-                                           col.key ? Py_True : Py_False);
+    PyObject* item = ColumnInfoToPython(columns[i]);
     if (item == nullptr) {
       Py_DECREF(out);
       return nullptr;

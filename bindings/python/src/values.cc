@@ -40,6 +40,7 @@ struct Refs {
   PyObject* interval = nullptr;           // pgcdc.Interval
   PyObject* out_of_range = nullptr;       // pgcdc.OutOfRange
   PyObject* bounded_array = nullptr;      // pgcdc.BoundedArray
+  PyObject* column_info = nullptr;        // pgcdc.ColumnInfo
   PyTypeObject* lsn = nullptr;            // pgcdc.Lsn
   PyObject* attr_int = nullptr;           // "int"
   PyObject* attr_is_safe = nullptr;       // "is_safe"
@@ -374,16 +375,27 @@ bool InitValueConversion() {
   refs.interval = Attr("pgcdc._types", "Interval");
   refs.out_of_range = Attr("pgcdc._types", "OutOfRange");
   refs.bounded_array = Attr("pgcdc._types", "BoundedArray");
+  refs.column_info = Attr("pgcdc._types", "ColumnInfo");
   refs.lsn = reinterpret_cast<PyTypeObject*>(Attr("pgcdc._types", "Lsn"));
   refs.attr_int = PyUnicode_InternFromString("int");
   refs.attr_is_safe = PyUnicode_InternFromString("is_safe");
   if (!refs.decimal || !refs.uuid || !refs.uuid_safe_unknown || !refs.json_loads ||
       !refs.unchanged || !refs.infinity || !refs.neg_infinity || !refs.interval ||
-      !refs.out_of_range || !refs.bounded_array || !refs.lsn || !refs.attr_int ||
+      !refs.out_of_range || !refs.bounded_array || !refs.column_info || !refs.lsn ||
+      !refs.attr_int ||
       !refs.attr_is_safe) {
     return false;
   }
   return UuidFastPathWorks();
+}
+
+PyObject* ColumnInfoToPython(const ColumnInfo& column) {
+  PyObject* name = NameStr(column.name);
+  if (name == nullptr) return nullptr;
+  return PyObject_CallFunction(refs.column_info, "NkiO", name,
+                               static_cast<unsigned long>(column.type_oid),
+                               static_cast<int>(column.type_modifier),
+                               column.key ? Py_True : Py_False);
 }
 
 PyObject* ValueToPython(const Value& value, uint32_t type_oid) {

@@ -32,6 +32,8 @@ PyObject* RowToDict(const Row& row, bool key_only = false);
 // An aware datetime in UTC; None for 0 (no commit time).
 PyObject* CommitTimeToPython(int64_t micros_since_epoch);
 PyObject* LsnToPython(Lsn lsn);  // pgcdc.Lsn, an int subclass
+// pgcdc.ColumnInfo(name, type_oid, type_modifier, key).
+PyObject* ColumnInfoToPython(const ColumnInfo& column);
 // json.loads() of a json/jsonb document (UTF-8).
 PyObject* JsonToPython(std::string_view text);
 
