@@ -239,7 +239,7 @@ std::vector<ColumnInfo> Change::columns() const {
   if (!row_op || data().relation == nullptr) return out;
   out.reserve(data().relation->columns.size());
   for (const auto& c : data().relation->columns) {
-    out.push_back(ColumnInfo{c.name, c.type_oid, c.type_modifier, c.key});
+    out.push_back(ColumnInfo{c.name, c.type_oid, c.type_modifier, c.key, !c.not_null});
   }
   return out;
 }

@@ -226,6 +226,9 @@ struct ColumnInfo {
   uint32_t type_oid = 0;       // for a domain, the domain's OID
   int32_t type_modifier = -1;  // atttypmod, as Column::type_modifier
   bool key = false;            // part of the replica identity
+  // False for a NOT NULL column. From the catalog (StreamOptions::describe_columns;
+  // always true when that is off, as pgoutput does not send it).
+  bool nullable = true;
 };
 
 class Change {

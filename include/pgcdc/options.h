@@ -145,6 +145,14 @@ struct StreamOptions {
   // server reports it has nothing more up to it); later transactions are not delivered.
   std::optional<Lsn> stop_at_lsn;
 
+  // Read each table's NOT NULL flags, column defaults and enum labels from the catalog
+  // when its Relation message arrives (on a second, ordinary connection with the same
+  // DSN), for ColumnInfo::nullable and Debezium records (pgcdc/debezium.h). pgoutput
+  // does not send them. The catalog is read when the change is decoded, so a column
+  // altered since (a backlog) shows its current definition, as Debezium's does.
+  // Off by default until a silent network partition during that read is healed like
+  // one on the stream (see doc/debezium.md).
+  bool describe_columns = false;
   CheckpointCallback on_checkpoint;  // may be empty
   LogSink log_sink;                  // may be empty: warnings and errors go to stderr
   std::string application_name = "pgcdc";

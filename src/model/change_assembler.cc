@@ -91,7 +91,7 @@ ChangeAssembler::~ChangeAssembler() = default;
 
 void ChangeAssembler::Reset(int proto_version) {
   proto_version_ = proto_version;
-  relations_ = RelationCache();
+  relations_ = RelationCache(describer_);
   slots_hint_relation_ = 0;
   slots_hint_ = 0;
   open_.reset();
@@ -176,10 +176,7 @@ absl::Status ChangeAssembler::Handle(const PgoutputMessage& message, const XLogD
   if ((in_stream_ || prepare_block_) && (data != nullptr || IsSchemaMessage(message))) {
     return Buffer(message, frame);
   }
-  if (const auto* m = std::get_if<Relation>(&message)) {
-    relations_.Apply(*m, std::nullopt);
-    return absl::OkStatus();
-  }
+  if (const auto* m = std::get_if<Relation>(&message)) return relations_.Apply(*m, std::nullopt);
   if (const auto* m = std::get_if<Type>(&message)) {
     relations_.Apply(*m, std::nullopt);
     return absl::OkStatus();
@@ -421,7 +418,9 @@ absl::Status ChangeAssembler::Buffer(const PgoutputMessage& message, const XLogD
   } else {
     // A prepared transaction's block is an ordinary one: its Relation and Type messages
     // count for the session at once, and are also kept to decode its rows later.
-    if (const auto* m = std::get_if<Relation>(&message)) relations_.Apply(*m, std::nullopt);
+    if (const auto* m = std::get_if<Relation>(&message)) {
+      PGCDC_RETURN_IF_ERROR(relations_.Apply(*m, std::nullopt));
+    }
     if (const auto* m = std::get_if<Type>(&message)) relations_.Apply(*m, std::nullopt);
     subxid = prepare_block_->xid;
     target = &prepare_block_->frames;
@@ -502,7 +501,7 @@ absl::Status ChangeAssembler::Produce(size_t max, std::deque<Change>* ready) {
     PGCDC_ASSIGN_OR_RETURN(PgoutputMessage message,
                            DecodePgoutput(payload, proto_version_, r.streamed));
     if (const auto* m = std::get_if<Relation>(&message)) {
-      relations_.Apply(*m, r.position.xid);
+      PGCDC_RETURN_IF_ERROR(relations_.Apply(*m, r.position.xid));
       continue;
     }
     if (const auto* m = std::get_if<Type>(&message)) {

@@ -81,6 +81,13 @@ class ChangeAssembler {
                            PreparedDelivery prepared = PreparedDelivery::kAtCommit);
   ~ChangeAssembler();
 
+  // Reads what only the catalog knows for every relation described from now on
+  // (RelationInfo::described).
+  void set_describer(RelationDescriber describer) {
+    describer_ = std::move(describer);
+    relations_ = RelationCache(describer_);
+  }
+
   // Decodes the pgoutput message in `frame` and appends every change that became
   // deliverable to `ready`. After a Stream Commit, call Produce() until !replaying().
   absl::Status Process(const XLogData& frame, std::deque<Change>* ready);
@@ -188,6 +195,7 @@ class ChangeAssembler {
   int proto_version_;
   AssemblerLimits limits_;
   PreparedDelivery prepared_delivery_;
+  RelationDescriber describer_;
   RelationCache relations_;
   // Value slots of the last row change built and its relation: arrays add slots
   // beyond one per column, and reserving them up front saves a reallocation per row.

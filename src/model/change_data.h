@@ -57,6 +57,14 @@ struct ChangeData {
   uint64_t commit_lsn = 0;
   uint64_t end_lsn = 0;
   int64_t commit_time_us = 0;
+  // Set as the stream hands the change out (ChangeStreamImpl::Deliver), for records
+  // that say where a change sits in the stream (Debezium's source block): the database,
+  // where the last transaction delivered before this change's one ended (for a
+  // non-transactional message: its own lsn; 0: none since the stream started), and
+  // that transaction's commit time.
+  std::shared_ptr<const std::string> database;
+  uint64_t previous_end_lsn = 0;
+  int64_t previous_commit_time_us = 0;
   // op kRead: the row's place in the snapshot (chunk << 40 | row in chunk), which makes
   // its id unique within the snapshot (src/snapshot/snapshot_reader.h).
   uint64_t row_locator = 0;

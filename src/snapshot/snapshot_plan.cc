@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "connection/column_details.h"
 #include "internal/status_macros.h"
 #include "model/value_decoder.h"
 #include "snapshot/snapshot_reader.h"
@@ -210,9 +211,12 @@ absl::Status SnapshotReader::LoadColumns(PgConnection& conn, const std::string& 
       // OIDs below 10000 are built-in types, decoded by their own OID (as the stream).
       rel->columns.push_back({row[1].value_or(""), type, type < 10000 ? type : 0,
                               row[3].value_or("f") == "t",
-                              static_cast<int32_t>(ToInt64(row[4], -1))});
+                              static_cast<int32_t>(ToInt64(row[4], -1)), false, false, std::nullopt, {}});
       if (type >= 10000) custom_types.push_back(type);
     }
+  }
+  if (describe_columns_) {
+    for (auto& rel : *relations) PGCDC_RETURN_IF_ERROR(DescribeColumns(conn, *rel));
   }
   if (custom_types.empty()) return absl::OkStatus();
   return ResolveCustomTypes(conn, custom_types, relations);

@@ -28,7 +28,8 @@ SnapshotReader::SnapshotReader(const StreamOptions& options)
       slot_name_(options.slot_name),
       publications_(options.publications),
       readers_(options.snapshot_readers),
-      log_sink_(options.log_sink) {
+      log_sink_(options.log_sink),
+      describe_columns_(options.describe_columns) {
   params_.dsn = options.dsn;
   params_.application_name = options.application_name;
   params_.connect_timeout = options.connect_timeout;

@@ -138,6 +138,7 @@ class SnapshotReader final : public SnapshotSetup {
   const int readers_;
   ConnectParams params_;
   LogSink log_sink_;
+  bool describe_columns_;  // StreamOptions::describe_columns
 
   bool imported_ = false;
   uint64_t consistent_point_ = 0;

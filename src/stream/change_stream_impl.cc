@@ -74,10 +74,25 @@ ChangeStreamImpl::ChangeStreamImpl(StreamOptions options, ReplicationSession ses
     : options_(std::move(options)),
       session_(std::move(session)),
       assembler_(session_.proto_version, Limits(options_), options_.deliver_prepared),
+      order_(session_.conn->database()),
       progress_(session_.confirmed_flush_lsn),
       watchdog_(options_.receive_timeout, absl::Now()),
       backoff_(options_.reconnect, absl::ToUnixNanos(absl::Now()) ^ getpid()) {
   started_ = absl::Now();
+  if (options_.describe_columns) {
+    ConnectParams params;
+    params.dsn = options_.dsn;
+    params.application_name = options_.application_name;
+    params.connect_timeout = options_.connect_timeout;
+    params.tcp_user_timeout = options_.receive_timeout;
+    // A silent partition must not hold the stream longer than its own liveness check.
+    const absl::Duration timeout = options_.receive_timeout > absl::ZeroDuration()
+                                       ? options_.receive_timeout
+                                       : options_.connect_timeout;
+    catalog_ = std::make_unique<ColumnCatalog>(std::move(params), timeout);
+    assembler_.set_describer(
+        [catalog = catalog_.get()](RelationInfo& info) { return catalog->Describe(info); });
+  }
   StartSession(started_);
   last_activity_ = started_;
   next_checkpoint_ = started_ + options_.status_interval;
@@ -232,6 +247,7 @@ std::optional<Change> ChangeStreamImpl::Deliver(absl::Time now) {
     skip_through_.reset();
   }
   last_delivered_ = key;
+  order_.Stamp(ChangeData::Mutable(change));
   in_fault_ = false;
   progress_.Delivered(AckPosition(change));
   last_activity_ = now;

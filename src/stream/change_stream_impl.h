@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "connection/column_details.h"
 #include "connection/replication_setup.h"
 #include "internal/logging.h"
 #include "model/change_assembler.h"
@@ -21,6 +22,7 @@
 #include "pgcdc/options.h"
 #include "pgcdc/stats.h"
 #include "snapshot/snapshot_reader.h"
+#include "stream/delivery_order.h"
 #include "stream/liveness.h"
 #include "stream/progress.h"
 
@@ -124,6 +126,8 @@ class ChangeStreamImpl {
   absl::Mutex mu_;  // held by Poll() and Close(); the guard thread only try-locks it
   ReplicationSession session_ ABSL_GUARDED_BY(mu_);
   ChangeAssembler assembler_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<ColumnCatalog> catalog_;  // StreamOptions::describe_columns
+  DeliveryOrder order_ ABSL_GUARDED_BY(mu_);
   std::deque<Change> ready_ ABSL_GUARDED_BY(mu_);
   Progress progress_;
   absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(mu_);

@@ -17,6 +17,7 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::PollSnapshot(absl::Time 
         std::min({deadline, NextWakeup(deadline), now + absl::Milliseconds(100)});
     PGCDC_ASSIGN_OR_RETURN(std::optional<Change> row, snapshot_->Next(wait));
     if (row) {
+      order_.Stamp(ChangeData::Mutable(*row));
       progress_.Delivered(AckPosition(*row));
       last_activity_ = now;
       ReportSnapshotProgress(now, false);

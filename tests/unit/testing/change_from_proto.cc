@@ -108,7 +108,8 @@ size_t ColumnIndex(RelationInfo* relation, const v1::Column& column) {
     if (relation->columns[i].name == column.name()) return i;
   }
   relation->columns.push_back(
-      {column.name(), column.type_oid(), column.type_oid(), column.key(), column.type_modifier()});
+      {column.name(), column.type_oid(), column.type_oid(), column.key(), column.type_modifier(),
+       false, false, std::nullopt, {}});
   return relation->columns.size() - 1;
 }
 
