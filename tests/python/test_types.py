@@ -301,16 +301,16 @@ def test_bounded_array_keeps_the_bounds_in_equality_repr_and_pickle() -> None:
 
 def test_columns_describe_the_table_with_type_modifiers(pg_env: PgEnv) -> None:
     pg_env.sql("CREATE TABLE t (id int PRIMARY KEY, price numeric(12,3), n numeric, "
-               "name varchar(20), at timestamp(3), tz timestamptz);"
+               "name varchar(20) NOT NULL DEFAULT '', at timestamp(3), tz timestamptz);"
                "CREATE PUBLICATION pub FOR TABLE t;")
-    with open_stream(pg_env, idle_timeout=0.5) as stream:
+    with open_stream(pg_env, idle_timeout=0.5, describe_columns=True) as stream:
         pg_env.sql("INSERT INTO t (id, price) VALUES (1, 1.5); DELETE FROM t;"
                    "SELECT pg_logical_emit_message(true, 'p', 'x')")
         insert, delete, message = read(stream, 3)
-    expected = (pgcdc.ColumnInfo("id", 23, -1, True),
+    expected = (pgcdc.ColumnInfo("id", 23, -1, True, nullable=False),
                 pgcdc.ColumnInfo("price", 1700, (12 << 16 | 3) + 4, False),
                 pgcdc.ColumnInfo("n", 1700, -1, False),
-                pgcdc.ColumnInfo("name", 1043, 24, False),
+                pgcdc.ColumnInfo("name", 1043, 24, False, nullable=False),
                 pgcdc.ColumnInfo("at", 1114, 3, False),
                 pgcdc.ColumnInfo("tz", 1184, -1, False))
     assert insert.columns == expected
@@ -319,3 +319,8 @@ def test_columns_describe_the_table_with_type_modifiers(pg_env: PgEnv) -> None:
     assert expected[1].numeric_precision_scale == (12, 3)
     assert expected[2].numeric_precision_scale is None  # unconstrained numeric
     assert message.columns is None
+    # Without the catalog read, NOT NULL is unknown: every column says nullable.
+    pg_env.sql("INSERT INTO t (id) VALUES (2)")
+    with open_stream(pg_env, idle_timeout=0.5) as stream:
+        (undescribed,) = read(stream, 1)
+    assert [c.nullable for c in undescribed.columns] == [True] * 6

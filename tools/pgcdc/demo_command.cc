@@ -44,9 +44,8 @@ constexpr const char* kWorkload[] = {
 }  // namespace
 
 int RunDemo(int argc, char** argv) {
-  absl::StatusOr<Args> args = Args::Parse(argc, argv, {"format"}, {});
-  absl::StatusOr<OutputFormat> format =
-      args.ok() ? ParseFormat(args->Get("format").value_or("json")) : args.status();
+  absl::StatusOr<Args> args = Args::Parse(argc, argv, FormatFlags(), {});
+  absl::StatusOr<OutputFormat> format = args.ok() ? ParseFormat(*args) : args.status();
   if (!format.ok()) {
     std::cerr << "pgcdc demo: " << format.status().message() << "\n";
     return 2;

@@ -15,6 +15,7 @@
 #include "args.h"
 #include "pgcdc/v1/change.pb.h"
 #include "commands.h"
+#include "internal/status_macros.h"
 #include "progress_display.h"
 
 namespace pgcdc::cli {
@@ -29,12 +30,35 @@ void OnSignal(int) {
   if (g_stream != nullptr) g_stream->Cancel();
 }
 
+bool Write(const std::string& text, FILE* out) {
+  return std::fwrite(text.data(), 1, text.size(), out) == text.size();
+}
+
+// Debezium's records for `change`, one JSON line each, a tombstone after each delete.
+std::string DebeziumLines(const std::vector<DebeziumRecord>& records, bool tombstones) {
+  std::string lines;
+  for (const DebeziumRecord& r : records) {
+    absl::StrAppend(&lines, ToJsonLine(r), "\n");
+    if (tombstones && r.is_delete) absl::StrAppend(&lines, ToJsonLine(Tombstone(r)), "\n");
+  }
+  return lines;
+}
+
 // False when the output failed (a full disk, a closed pipe with SIGPIPE ignored).
-bool WriteChange(const Change& change, OutputFormat format, FILE* out) {
-  if (format == OutputFormat::kJson) {
+bool WriteChange(const Change& change, const OutputFormat& format, DebeziumEncoder* debezium,
+                 FILE* out, absl::Status* encode_error) {
+  if (format.kind == OutputFormat::kJson) {
     std::string line = ToJson(change);
     line.push_back('\n');
-    return std::fwrite(line.data(), 1, line.size(), out) == line.size();
+    return Write(line, out);
+  }
+  if (format.kind == OutputFormat::kDebezium) {
+    absl::StatusOr<std::vector<DebeziumRecord>> records = debezium->Encode(change);
+    if (!records.ok()) {
+      *encode_error = records.status();
+      return false;
+    }
+    return Write(DebeziumLines(*records, format.tombstones), out);
   }
   // Length-delimited (varint size, then the message): protobuf's stream convention.
   std::string bytes;
@@ -42,7 +66,7 @@ bool WriteChange(const Change& change, OutputFormat format, FILE* out) {
     google::protobuf::io::StringOutputStream stream(&bytes);
     google::protobuf::util::SerializeDelimitedToZeroCopyStream(change.ToProto(), &stream);
   }
-  return std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size();
+  return Write(bytes, out);
 }
 
 absl::Status OutputError() {
@@ -151,15 +175,46 @@ std::string StatsSummary(const StreamStats& stats) {
 
 }  // namespace
 
-absl::StatusOr<OutputFormat> ParseFormat(const std::string& text) {
-  if (text == "json") return OutputFormat::kJson;
-  if (text == "protobuf") return OutputFormat::kProtobuf;
+absl::StatusOr<bool> ParseBool(const Args& args, const std::string& flag, bool fallback) {
+  std::optional<std::string> text = args.Get(flag);
+  if (!text) return fallback;
+  if (*text == "true") return true;
+  if (*text == "false") return false;
   return absl::InvalidArgumentError(
-      absl::StrCat("--format must be json or protobuf, not \"", text, "\""));
+      absl::StrCat("--", flag, " must be true or false, not \"", *text, "\""));
 }
 
-absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, OutputFormat format, FILE* out,
+absl::StatusOr<OutputFormat> ParseFormat(const Args& args) {
+  OutputFormat format;
+  const std::string text = args.Get("format").value_or("json");
+  if (text == "json") {
+    format.kind = OutputFormat::kJson;
+  } else if (text == "protobuf") {
+    format.kind = OutputFormat::kProtobuf;
+  } else if (text == "debezium") {
+    format.kind = OutputFormat::kDebezium;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--format must be json, protobuf or debezium, not \"", text, "\""));
+  }
+  for (const std::string& flag : FormatFlags()) {
+    if (flag != "format" && args.Has(flag) && format.kind != OutputFormat::kDebezium) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, " needs --format debezium"));
+    }
+  }
+  DebeziumOptions& d = format.debezium;
+  d.topic_prefix = args.Get("topic-prefix").value_or(d.topic_prefix);
+  PGCDC_ASSIGN_OR_RETURN(d.schemas, ParseBool(args, "debezium-schemas", true));
+  PGCDC_ASSIGN_OR_RETURN(format.tombstones, ParseBool(args, "debezium-tombstones", true));
+  PGCDC_ASSIGN_OR_RETURN(d.decimal, ParseDebeziumDecimal(args.Get("debezium-decimal").value_or("precise")));
+  PGCDC_ASSIGN_OR_RETURN(d.time, ParseDebeziumTime(args.Get("debezium-time").value_or("adaptive")));
+  return format;
+}
+
+absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, const OutputFormat& format, FILE* out,
                                      int flush_every) {
+  std::optional<DebeziumEncoder> debezium;
+  if (format.kind == OutputFormat::kDebezium) debezium.emplace(format.debezium);
   g_stream = &stream;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -190,8 +245,9 @@ absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, OutputFormat format, 
       continue;
     }
     const Change& change = **next;
-    if (!WriteChange(change, format, out)) {
-      status = OutputError();
+    absl::Status encode_error;
+    if (!WriteChange(change, format, debezium ? &*debezium : nullptr, out, &encode_error)) {
+      status = encode_error.ok() ? OutputError() : encode_error;
       break;
     }
     const Operation op = change.op();
@@ -217,15 +273,16 @@ absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, OutputFormat format, 
 int RunStream(int argc, char** argv) {
   absl::StatusOr<Args> args = Args::Parse(
       argc, argv,
-      {"dsn", "slot", "publication", "table", "format", "max-duration", "idle-timeout",
+      {"dsn", "slot", "publication", "table", "topic-prefix", "debezium-schemas",
+       "debezium-decimal", "debezium-time", "debezium-tombstones", "format", "max-duration",
+       "idle-timeout",
        "stop-at-lsn", "start-lsn", "status-interval", "spill-dir", "max-buffered-mb",
        "read-linger-us", "deliver-prepared", "snapshot", "snapshot-readers", "progress",
        "receive-timeout", "reconnect-max-attempts", "reconnect-max-elapsed"},
       {"create-slot", "streaming", "no-streaming", "two-phase", "no-reconnect"});
   absl::StatusOr<StreamOptions> options =
       args.ok() ? OptionsFromArgs(*args) : absl::StatusOr<StreamOptions>(args.status());
-  absl::StatusOr<OutputFormat> format =
-      args.ok() ? ParseFormat(args->Get("format").value_or("json")) : args.status();
+  absl::StatusOr<OutputFormat> format = args.ok() ? ParseFormat(*args) : args.status();
   if (!options.ok() || !format.ok()) {
     std::cerr << "pgcdc stream: " << (options.ok() ? format.status() : options.status()).message()
               << "\n";
@@ -237,6 +294,8 @@ int RunStream(int argc, char** argv) {
     std::cerr << "pgcdc stream: " << progress.status().message() << "\n";
     return 2;
   }
+  // Debezium's records say which columns are optional and their defaults.
+  if (format.ok() && format->kind == OutputFormat::kDebezium) options->describe_columns = true;
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(*std::move(options));
   if (!stream.ok()) {
     std::cerr << "pgcdc stream: " << stream.status().message() << "\n";

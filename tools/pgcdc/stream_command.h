@@ -3,21 +3,39 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "args.h"
+#include "pgcdc/debezium.h"
 #include "pgcdc/pgcdc.h"
 
 namespace pgcdc::cli {
 
-enum class OutputFormat { kJson, kProtobuf };
+// What `pgcdc stream` and `pgcdc demo` write for each change.
+struct OutputFormat {
+  enum Kind { kJson, kProtobuf, kDebezium };
+  Kind kind = kJson;
+  DebeziumOptions debezium;  // kDebezium
+  bool tombstones = true;    // kDebezium: a tombstone after each delete record
+};
 
-absl::StatusOr<OutputFormat> ParseFormat(const std::string& text);
+// --format json|protobuf|debezium, and for debezium --topic-prefix, --debezium-schemas,
+// --debezium-decimal, --debezium-time, --debezium-tombstones.
+absl::StatusOr<OutputFormat> ParseFormat(const Args& args);
+// The flags ParseFormat reads.
+inline const std::set<std::string>& FormatFlags() {
+  static const std::set<std::string> flags = {"format", "topic-prefix", "debezium-schemas",
+                                              "debezium-decimal", "debezium-time",
+                                              "debezium-tombstones"};
+  return flags;
+}
 
 // Streams `stream` to `out` until it ends, acknowledging what was written once `out`
 // is flushed (at least every `flush_every` changes and whenever the stream waits).
 // SIGINT/SIGTERM end it cleanly. Returns the number of row changes written.
-absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, OutputFormat format, FILE* out,
+absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, const OutputFormat& format, FILE* out,
                                      int flush_every = 4096);
 
 }  // namespace pgcdc::cli

@@ -57,6 +57,9 @@ class Change:
     def restart_identity(self) -> Optional[bool]: ...
     def to_dict(self) -> Dict[str, Any]: ...
     def to_proto(self) -> Any: ...  # a pgcdc.v1.change_pb2.Change (generated, untyped)
+    def to_debezium(self, *, topic_prefix: str = "pgcdc", schemas: bool = True,
+                    decimal_handling: str = "precise",
+                    time_precision: str = "adaptive") -> List[Dict[str, Any]]: ...
 
 class Stream:
     def __init__(self, options: Any) -> None:

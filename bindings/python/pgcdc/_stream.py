@@ -263,6 +263,7 @@ def open_stream(
     spill_dir: Optional[str] = None,
     two_phase: bool = False,
     deliver_prepared: str = "commit",
+    describe_columns: bool = False,
     proto_version: int = 0,
     read_linger: Optional[float] = None,
     status_interval: float = 10.0,
@@ -295,6 +296,10 @@ def open_stream(
     streaming: let the server stream large in-progress transactions (None: when it
         can). Transactions are still delivered whole, in commit order; beyond
         max_buffered_bytes they spill to unlinked files in spill_dir ($TMPDIR or /tmp).
+    describe_columns: read each table's NOT NULL flags, defaults and enum labels from the
+        catalog (a second, ordinary connection) for ColumnInfo.nullable and
+        Change.to_debezium() (open with it for Debezium records); pgoutput does not
+        send them.
     two_phase: decode prepared transactions (delivered at COMMIT PREPARED).
     deliver_prepared: with two_phase, "commit" (the default) delivers a prepared
         transaction at COMMIT PREPARED; "prepare" delivers its changes at PREPARE,
@@ -348,6 +353,7 @@ def open_stream(
         max_buffered_bytes=_count("max_buffered_bytes", max_buffered_bytes, 0),
         spill_dir=str(spill_dir or ""),
         two_phase=bool(two_phase),
+        describe_columns=bool(describe_columns),
         deliver_prepared=str(deliver_prepared),
         proto_version=_count("proto_version", proto_version, 0),
         read_linger=_seconds("read_linger", read_linger, zero_ok=True),

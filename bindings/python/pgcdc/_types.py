@@ -105,12 +105,15 @@ class ColumnInfo(NamedTuple):
     `type_modifier` is the column's atttypmod, -1 when the type has none: numeric(p, s)
     is ((p << 16) | s) + 4, varchar(n) and char(n) are n + 4, timestamp(p), time(p) and
     interval(p) are p. `key`: part of the replica identity (the primary key by default).
+    `nullable`: False for a NOT NULL column (read from the catalog when the stream was
+    opened with describe_columns=True; always True otherwise).
     """
 
     name: str
     type_oid: int
     type_modifier: int
     key: bool
+    nullable: bool = True
 
     @property
     def numeric_precision_scale(self) -> Optional[Tuple[int, int]]:

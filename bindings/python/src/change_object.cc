@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "pgcdc/debezium.h"
 #include "pgcdc/v1/change.pb.h"
 #include "values.h"
 
@@ -196,7 +197,7 @@ PyGetSetDef getset[] = {
     PGCDC_GETSET(new, "dict column -> value of the new row (insert, update, read), else None."),
     PGCDC_GETSET(old, "dict of the old row as the server sent it (key columns, or all with "
                       "REPLICA IDENTITY FULL), else None."),
-    PGCDC_GETSET(columns, "Tuple of pgcdc.ColumnInfo (name, type_oid, type_modifier, key), every "
+    PGCDC_GETSET(columns, "Tuple of pgcdc.ColumnInfo (name, type_oid, type_modifier, key, nullable), every "
                           "column of the table in order; None for messages and truncates."),
     PGCDC_GETSET(old_kind, "'key', 'full', or None when there is no old row."),
     PGCDC_GETSET(key, "dict of the replica identity (primary key) columns, else None."),
@@ -223,8 +224,8 @@ PyGetSetDef getset[] = {
 
 // ---------------------------------------------------------------- methods
 
-PyObject* ToDict(PyObject* o, PyObject*) {
-  // The CLI's JSON line, parsed: the same keys and value forms as `pgcdc stream`.
+// json.loads(text), new reference.
+PyObject* JsonLoads(const std::string& text) {
   static PyObject* loads = nullptr;
   if (loads == nullptr) {
     PyObject* json = PyImport_ImportModule("json");
@@ -233,12 +234,71 @@ PyObject* ToDict(PyObject* o, PyObject*) {
     Py_DECREF(json);
     if (loads == nullptr) return nullptr;
   }
-  const std::string text = ToJson(Self(o)->change);
   PyObject* s = PyUnicode_FromStringAndSize(text.data(), static_cast<Py_ssize_t>(text.size()));
   if (s == nullptr) return nullptr;
   PyObject* result = PyObject_CallOneArg(loads, s);
   Py_DECREF(s);
   return result;
+}
+
+PyObject* ToDict(PyObject* o, PyObject*) {
+  // The CLI's JSON line, parsed: the same keys and value forms as `pgcdc stream`.
+  return JsonLoads(ToJson(Self(o)->change));
+}
+
+// {"topic": str, "key": parsed JSON, "value": parsed JSON}, new reference.
+PyObject* DebeziumDict(const DebeziumRecord& record) {
+  PyObject* key = JsonLoads(record.key);
+  PyObject* value = key == nullptr ? nullptr : JsonLoads(record.value);
+  PyObject* dict = value == nullptr ? nullptr
+                                    : Py_BuildValue("{s:s#,s:O,s:O}", "topic", record.topic.data(),
+                                                    static_cast<Py_ssize_t>(record.topic.size()),
+                                                    "key", key, "value", value);
+  Py_XDECREF(key);
+  Py_XDECREF(value);
+  return dict;
+}
+
+PyObject* ToDebezium(PyObject* o, PyObject* args, PyObject* kwargs) {
+  static const char* keywords[] = {"topic_prefix", "schemas", "decimal_handling",
+                                   "time_precision", nullptr};
+  const char* prefix = "pgcdc";
+  int schemas = 1;
+  const char* decimal = "precise";
+  const char* time = "adaptive";
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$spss:to_debezium",
+                                   const_cast<char**>(keywords), &prefix, &schemas, &decimal,
+                                   &time)) {
+    return nullptr;
+  }
+  DebeziumOptions options;
+  options.topic_prefix = prefix;
+  options.schemas = schemas != 0;
+  absl::StatusOr<DebeziumDecimal> d = ParseDebeziumDecimal(decimal);
+  absl::StatusOr<DebeziumTime> t = d.ok() ? ParseDebeziumTime(time) : d.status();
+  if (!t.ok()) {
+    PyErr_SetString(PyExc_ValueError, std::string(t.status().message()).c_str());
+    return nullptr;
+  }
+  options.decimal = *d;
+  options.time = *t;
+  absl::StatusOr<std::vector<DebeziumRecord>> records =
+      DebeziumEncoder(std::move(options)).Encode(Self(o)->change);
+  if (!records.ok()) {
+    PyErr_SetString(PyExc_ValueError, std::string(records.status().message()).c_str());
+    return nullptr;
+  }
+  PyObject* list = PyList_New(0);
+  for (const DebeziumRecord& record : *records) {
+    PyObject* dict = list == nullptr ? nullptr : DebeziumDict(record);
+    if (dict == nullptr || PyList_Append(list, dict) != 0) {
+      Py_XDECREF(dict);
+      Py_XDECREF(list);
+      return nullptr;
+    }
+    Py_DECREF(dict);
+  }
+  return list;
 }
 
 PyObject* ToProto(PyObject* o, PyObject*) {
@@ -266,6 +326,14 @@ PyMethodDef methods[] = {
      "numeric as exact text, unchanged TOAST columns left out of 'new' and listed under "
      "'unchanged')."},
     {"to_proto", ToProto, METH_NOARGS, "The pgcdc.v1.Change protobuf message."},
+    {"to_debezium", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ToDebezium)),
+     METH_VARARGS | METH_KEYWORDS,
+     "to_debezium(*, topic_prefix='pgcdc', schemas=True, decimal_handling='precise', "
+     "time_precision='adaptive')\n--\n\n"
+     "The Kafka records Debezium's PostgreSQL connector emits for this change, each a dict "
+     "{'topic', 'key', 'value'} with key and value as Kafka Connect's JsonConverter writes "
+     "them (parsed): none for a truncate, a delete and a create for an update of the "
+     "primary key, one otherwise. Tombstones are the sink's. See doc/debezium.md."},
     {nullptr, nullptr, 0, nullptr},
 };
 

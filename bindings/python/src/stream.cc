@@ -137,6 +137,7 @@ StreamOptions ToStreamOptions(py::handle o) {
   options.max_buffered_bytes = Attr<size_t>(o, "max_buffered_bytes");
   options.spill_dir = Attr<std::string>(o, "spill_dir");
   options.two_phase = Attr<bool>(o, "two_phase");
+  options.describe_columns = Attr<bool>(o, "describe_columns");
   options.snapshot_readers = Attr<int>(o, "snapshot_readers");
   options.read_linger = Seconds(o, "read_linger");
   options.status_interval = *Seconds(o, "status_interval");

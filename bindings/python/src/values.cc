@@ -392,10 +392,11 @@ bool InitValueConversion() {
 PyObject* ColumnInfoToPython(const ColumnInfo& column) {
   PyObject* name = NameStr(column.name);
   if (name == nullptr) return nullptr;
-  return PyObject_CallFunction(refs.column_info, "NkiO", name,
+  return PyObject_CallFunction(refs.column_info, "NkiOO", name,
                                static_cast<unsigned long>(column.type_oid),
                                static_cast<int>(column.type_modifier),
-                               column.key ? Py_True : Py_False);
+                               column.key ? Py_True : Py_False,
+                               column.nullable ? Py_True : Py_False);
 }
 
 PyObject* ValueToPython(const Value& value, uint32_t type_oid) {
