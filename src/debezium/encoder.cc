@@ -80,6 +80,7 @@ struct Table {
   std::vector<bool> optional;
   std::vector<std::optional<std::string>> defaults;
   std::vector<size_t> key;
+  std::vector<size_t> all;  // 0..n-1: every column, for before and after
   std::string topic;
   std::string key_schema;
   std::string envelope_schema;
@@ -110,10 +111,9 @@ std::unique_ptr<Table> MakeTable(std::shared_ptr<const RelationInfo> relation,
   t->relation = std::move(relation);
   const RelationInfo& r = *t->relation;
   t->key = KeyColumns(r);
-  std::vector<size_t> all;
   for (size_t i = 0; i < r.columns.size(); ++i) {
     const RelationInfo::Column& c = r.columns[i];
-    all.push_back(i);
+    t->all.push_back(i);
     t->types.push_back(internal::MapColumn(c, options));
     // Without the catalog, only the key is known to be NOT NULL.
     t->optional.push_back(r.described ? !c.not_null : !c.key || r.replica_identity == 'f');
@@ -125,8 +125,8 @@ std::unique_ptr<Table> MakeTable(std::shared_ptr<const RelationInfo> relation,
   t->key_schema = StructSchema(*t, t->key, false, absl::StrCat(base, ".Key"), "");
   const std::string value_name = absl::StrCat(base, ".Value");
   t->envelope_schema = absl::StrCat(
-      R"({"type":"struct","fields":[)", StructSchema(*t, all, true, value_name, "before"), ",",
-      StructSchema(*t, all, true, value_name, "after"), ",", Sv(kSourceSchema), ",",
+      R"({"type":"struct","fields":[)", StructSchema(*t, t->all, true, value_name, "before"), ",",
+      StructSchema(*t, t->all, true, value_name, "after"), ",", Sv(kSourceSchema), ",",
       Sv(kTransactionSchema),
       R"(,{"type":"string","optional":false,"field":"op"},)"
       R"({"type":"int64","optional":true,"field":"ts_ms"},)"
@@ -230,17 +230,15 @@ struct DebeziumEncoder::Impl {
       AppendRow(t, keyed, t.key, &key);
       record.key = WithSchema(options.schemas, t.key_schema, key);
     }
-    std::vector<size_t> all(t.types.size());
-    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
     std::string payload = "{\"before\":";
     if (before != nullptr) {
-      AppendRow(t, *before, all, &payload);
+      AppendRow(t, *before, t.all, &payload);
     } else {
       payload.append("null");
     }
     payload.append(",\"after\":");
     if (after != nullptr) {
-      AppendRow(t, *after, all, &payload);
+      AppendRow(t, *after, t.all, &payload);
     } else {
       payload.append("null");
     }
