@@ -150,8 +150,8 @@ struct StreamOptions {
   // DSN), for ColumnInfo::nullable and Debezium records (pgcdc/debezium.h). pgoutput
   // does not send them. The catalog is read when the change is decoded, so a column
   // altered since (a backlog) shows its current definition, as Debezium's does.
-  // Off by default until a silent network partition during that read is healed like
-  // one on the stream (see doc/debezium.md).
+  // Off by default, as it costs a second connection; a read that the network leaves
+  // unanswered counts as a lost connection (healed by reconnecting, as the stream's).
   bool describe_columns = false;
   CheckpointCallback on_checkpoint;  // may be empty
   LogSink log_sink;                  // may be empty: warnings and errors go to stderr

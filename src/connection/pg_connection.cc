@@ -277,9 +277,9 @@ absl::StatusOr<QueryResult> PgConnection::Query(std::string_view sql, absl::Time
   // Wait without blocking in libpq so that a deadline can cancel the command.
   while (PQisBusy(conn_)) {
     if (absl::Now() >= deadline) {
-      CancelRunningCommand();
+      Abandon();
       return absl::DeadlineExceededError(
-          absl::StrCat(Sv(sql), ": did not finish in time and was canceled"));
+          absl::StrCat(Sv(sql), ": no answer in time; the connection was given up"));
     }
     pollfd fd = {PQsocket(conn_), POLLIN, 0};
     if (poll(&fd, 1, std::min(MillisUntil(deadline), 1000)) > 0 && PQconsumeInput(conn_) == 0) {
@@ -314,15 +314,10 @@ absl::StatusOr<QueryResult> PgConnection::Query(std::string_view sql, absl::Time
   return out;
 }
 
-void PgConnection::CancelRunningCommand() {
-  if (PGcancel* cancel = PQgetCancel(conn_)) {
-    char error[256];
-    (void)PQcancel(cancel, error, sizeof error);
-    PQfreeCancel(cancel);
-  }
-  // The canceled command still ends with a result (an error); collect it so the
-  // connection is usable, or at least in a defined state.
-  while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+void PgConnection::Abandon() {
+  // Any later use fails at once instead of waiting on the silent socket; closing it
+  // (PQfinish) only queues a Terminate message, which cannot block.
+  (void)shutdown(PQsocket(conn_), SHUT_RDWR);
 }
 
 absl::Status PgConnection::Exec(std::string_view sql) { return Query(sql).status(); }

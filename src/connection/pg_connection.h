@@ -51,7 +51,8 @@ class PgConnection {
 
   // Simple query protocol (the walsender rejects the extended protocol).
   absl::StatusOr<QueryResult> Query(std::string_view sql);
-  // Cancels the command on the server at `deadline` (kDeadlineExceeded).
+  // At `deadline` gives the connection up (kDeadlineExceeded; drop it): a cancel
+  // request would have to cross the same network that stopped answering.
   absl::StatusOr<QueryResult> Query(std::string_view sql, absl::Time deadline);
   absl::Status Exec(std::string_view sql);
   // Runs `sql` (a COPY ... TO STDOUT) and hands every row (one CopyData message, with
@@ -94,7 +95,7 @@ class PgConnection {
   // The server's error (with its SQLSTATE) if libpq received one before the
   // connection broke, else `fallback`.
   absl::Status PendingServerErrorOr(absl::Status fallback);
-  void CancelRunningCommand();
+  void Abandon();
   // Waits for the socket or `wake_fd`; true when the socket is readable.
   absl::StatusOr<bool> WaitReadable(absl::Time deadline, int wake_fd);
 
