@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Dict, List
 import botocore.exceptions
 import pytest
 
-from kinesis_helpers import STREAM, LambdaContext, kinesis, published  # noqa: F401 (fixture)
+from aws_helpers import STREAM, LambdaContext, kinesis, moto_endpoint, published  # noqa: F401
 from pgcdc_helpers import slot_confirmed_lsn
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict
 
 import pytest
 
-from kinesis_helpers import kinesis, published  # noqa: F401 (fixture)
+from aws_helpers import kinesis, moto_endpoint, published  # noqa: F401 (fixtures)
 from pgcdc_helpers import slot_confirmed_lsn
 from wheel_helpers import PY_VERSION, REPO_ROOT, find_wheel, make_venv, pip, run
 
