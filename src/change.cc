@@ -239,7 +239,8 @@ std::vector<ColumnInfo> Change::columns() const {
   if (!row_op || data().relation == nullptr) return out;
   out.reserve(data().relation->columns.size());
   for (const auto& c : data().relation->columns) {
-    out.push_back(ColumnInfo{c.name, c.type_oid, c.type_modifier, c.key, !c.not_null});
+    out.push_back(ColumnInfo{c.name, c.type_oid, c.type_modifier, c.key, !c.not_null,
+                             c.primary_key});
   }
   return out;
 }

@@ -66,9 +66,10 @@ class Event:
         row = change.new
         self.id = str(row["id"])
         self.aggregate = str(row["aggregateid"])
+        payload = None if row["payload"] is pgcdc.JSON_NULL else row["payload"]
         self.detail = json.dumps(
             {"id": self.id, "aggregatetype": row["aggregatetype"],
-             "aggregateid": self.aggregate, "type": row["type"], "payload": row["payload"]},
+             "aggregateid": self.aggregate, "type": row["type"], "payload": payload},
             separators=(",", ":"), default=str)
         self.aggregate_type = str(row["aggregatetype"])
         self.route = "outbox.event.%s" % self.aggregate_type

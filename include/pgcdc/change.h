@@ -229,6 +229,9 @@ struct ColumnInfo {
   // False for a NOT NULL column. From the catalog (StreamOptions::describe_columns;
   // always true when that is off, as pgoutput does not send it).
   bool nullable = true;
+  // Part of the table's primary key. From the catalog (describe_columns; always false
+  // when that is off): with REPLICA IDENTITY FULL, `key` marks every column.
+  bool primary_key = false;
 };
 
 class Change {

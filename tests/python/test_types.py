@@ -131,7 +131,8 @@ def test_text_bytes_uuid_json(pg_env: PgEnv) -> None:
         # normalized by the server.
         ("json", "'{\"b\": 1,   \"a\": [1, 2],\n \"b\": \"dup\"}'", {"b": "dup", "a": [1, 2]}),
         ("json", "' [1, {\"x\": null}] '", [1, {"x": None}]),  # surrounding whitespace
-        ("json", "'null'", None),  # JSON null parses to None, like json.loads
+        ("json", "' null '", pgcdc.JSON_NULL),  # the document null is not SQL NULL
+        ("jsonb", "NULL", None),  # SQL NULL
         ("jsonb", "'{\"bb\": 1.50, \"a\": [1,2], \"c\": \"\\u00e9\"}'",
          {"a": [1, 2], "c": "é", "bb": 1.5}),
         ("jsonb", "'{\"n\": 123456789012345678901234567890}'",
@@ -243,7 +244,8 @@ def test_arrays_are_nested_lists_of_typed_values(pg_env: PgEnv) -> None:
         ("date[]", "'{2024-02-29,0044-03-15 BC}'",
          [D(2024, 2, 29), OutOfRange("date", days(pg_env, "'0044-03-15 BC'"), "-0043-03-15")]),
         ("uuid[]", "'{%s,NULL}'" % u, [uuid.UUID(u), None]),
-        ("jsonb[]", "ARRAY['{\"a\": 1}'::jsonb, '[1, \"x\"]', 'null']", [{"a": 1}, [1, "x"], None]),
+        ("jsonb[]", "ARRAY['{\"a\": 1}'::jsonb, '[1, \"x\"]', 'null', NULL]",
+         [{"a": 1}, [1, "x"], pgcdc.JSON_NULL, None]),
         ("bool[]", "'{t,f}'", [True, False]),
         ("bytea[]", "ARRAY['\\x00ff'::bytea]", [b"\x00\xff"]),
         ("interval[]", "'{\"1 day\"}'", [Interval(0, 1, 0)]),
@@ -307,7 +309,7 @@ def test_columns_describe_the_table_with_type_modifiers(pg_env: PgEnv) -> None:
         pg_env.sql("INSERT INTO t (id, price) VALUES (1, 1.5); DELETE FROM t;"
                    "SELECT pg_logical_emit_message(true, 'p', 'x')")
         insert, delete, message = read(stream, 3)
-    expected = (pgcdc.ColumnInfo("id", 23, -1, True, nullable=False),
+    expected = (pgcdc.ColumnInfo("id", 23, -1, True, nullable=False, primary_key=True),
                 pgcdc.ColumnInfo("price", 1700, (12 << 16 | 3) + 4, False),
                 pgcdc.ColumnInfo("n", 1700, -1, False),
                 pgcdc.ColumnInfo("name", 1043, 24, False, nullable=False),
@@ -324,3 +326,11 @@ def test_columns_describe_the_table_with_type_modifiers(pg_env: PgEnv) -> None:
     with open_stream(pg_env, idle_timeout=0.5) as stream:
         (undescribed,) = read(stream, 1)
     assert [c.nullable for c in undescribed.columns] == [True] * 6
+    assert [c.primary_key for c in undescribed.columns] == [False] * 6
+    # With REPLICA IDENTITY FULL every column is part of the identity, one of the key.
+    with open_stream(pg_env, slot=pg_env.new_slot_name(), idle_timeout=0.5,
+                     describe_columns=True) as stream:
+        pg_env.sql("ALTER TABLE t REPLICA IDENTITY FULL; UPDATE t SET n = 1 WHERE id = 2")
+        (full,) = read(stream, 1)
+    assert full.old_kind == "full"
+    assert [(c.key, c.primary_key) for c in full.columns] == [(True, True)] + [(True, False)] * 5

@@ -11,7 +11,8 @@
 
 Values are Python objects: int, float, decimal.Decimal (numeric, money), str, bytes,
 bool, datetime (aware UTC for timestamptz, naive for timestamp), date, time (timetz
-with a fixed-offset tzinfo), pgcdc.Interval, uuid.UUID, parsed json, lists for arrays
+with a fixed-offset tzinfo), pgcdc.Interval, uuid.UUID, parsed json (pgcdc.JSON_NULL for
+the document `null`), lists for arrays
 (nested per dimension; pgcdc.BoundedArray, a list, for one whose lower bounds are not
 all 1), None for NULL, pgcdc.UNCHANGED for an unchanged TOAST value,
 pgcdc.INFINITY / pgcdc.NEG_INFINITY for infinite dates, timestamps and intervals, and
@@ -27,6 +28,7 @@ from ._types import (
     INFINITY,
     NEG_INFINITY,
     UNCHANGED,
+    JSON_NULL,
     BoundedArray,
     Checkpoint,
     ColumnInfo,
@@ -57,6 +59,7 @@ __all__ = [
     "INFINITY",
     "NEG_INFINITY",
     "UNCHANGED",
+    "JSON_NULL",
     "AuthorizationError",
     "BoundedArray",
     "Change",

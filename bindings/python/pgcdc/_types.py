@@ -47,6 +47,33 @@ class _Unchanged:
 UNCHANGED = _Unchanged()
 
 
+class _JsonNull:
+    """The type of pgcdc.JSON_NULL (one instance)."""
+
+    __slots__ = ()
+    _instance: Optional[_JsonNull] = None
+
+    def __new__(cls) -> _JsonNull:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "pgcdc.JSON_NULL"
+
+    def __reduce__(self) -> str:
+        return "JSON_NULL"
+
+
+#: A json or jsonb value that is the JSON document `null`: not SQL NULL (None), which a
+#: replica must keep apart from it. Only a whole value is JSON_NULL; a null inside an
+#: object or array is None, as json.loads gives it. Falsy; test with `is`.
+JSON_NULL = _JsonNull()
+
+
 class Infinity:
     """PostgreSQL's 'infinity' / '-infinity' for dates, timestamps and intervals.
 
@@ -105,8 +132,9 @@ class ColumnInfo(NamedTuple):
     `type_modifier` is the column's atttypmod, -1 when the type has none: numeric(p, s)
     is ((p << 16) | s) + 4, varchar(n) and char(n) are n + 4, timestamp(p), time(p) and
     interval(p) are p. `key`: part of the replica identity (the primary key by default).
-    `nullable`: False for a NOT NULL column (read from the catalog when the stream was
-    opened with describe_columns=True; always True otherwise).
+    `nullable`: False for a NOT NULL column, `primary_key`: part of the primary key
+    (both read from the catalog when the stream was opened with describe_columns=True;
+    True and False otherwise). With REPLICA IDENTITY FULL every column is `key`.
     """
 
     name: str
@@ -114,6 +142,7 @@ class ColumnInfo(NamedTuple):
     type_modifier: int
     key: bool
     nullable: bool = True
+    primary_key: bool = False
 
     @property
     def numeric_precision_scale(self) -> Optional[Tuple[int, int]]:

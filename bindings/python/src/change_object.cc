@@ -197,7 +197,8 @@ PyGetSetDef getset[] = {
     PGCDC_GETSET(new, "dict column -> value of the new row (insert, update, read), else None."),
     PGCDC_GETSET(old, "dict of the old row as the server sent it (key columns, or all with "
                       "REPLICA IDENTITY FULL), else None."),
-    PGCDC_GETSET(columns, "Tuple of pgcdc.ColumnInfo (name, type_oid, type_modifier, key, nullable), every "
+    PGCDC_GETSET(columns, "Tuple of pgcdc.ColumnInfo (name, type_oid, type_modifier, key, nullable, "
+                          "primary_key), every "
                           "column of the table in order; None for messages and truncates."),
     PGCDC_GETSET(old_kind, "'key', 'full', or None when there is no old row."),
     PGCDC_GETSET(key, "dict of the replica identity (primary key) columns, else None."),

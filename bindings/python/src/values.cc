@@ -35,6 +35,7 @@ struct Refs {
   bool uuid_fast_path = false;            // see MakeUuid()
   PyObject* json_loads = nullptr;
   PyObject* unchanged = nullptr;          // pgcdc.UNCHANGED
+  PyObject* json_null = nullptr;          // pgcdc.JSON_NULL
   PyObject* infinity = nullptr;           // pgcdc.INFINITY
   PyObject* neg_infinity = nullptr;       // pgcdc.NEG_INFINITY
   PyObject* interval = nullptr;           // pgcdc.Interval
@@ -370,6 +371,7 @@ bool InitValueConversion() {
   Py_XDECREF(safe);
   refs.json_loads = Attr("json", "loads");
   refs.unchanged = Attr("pgcdc._types", "UNCHANGED");
+  refs.json_null = Attr("pgcdc._types", "JSON_NULL");
   refs.infinity = Attr("pgcdc._types", "INFINITY");
   refs.neg_infinity = Attr("pgcdc._types", "NEG_INFINITY");
   refs.interval = Attr("pgcdc._types", "Interval");
@@ -380,7 +382,7 @@ bool InitValueConversion() {
   refs.attr_int = PyUnicode_InternFromString("int");
   refs.attr_is_safe = PyUnicode_InternFromString("is_safe");
   if (!refs.decimal || !refs.uuid || !refs.uuid_safe_unknown || !refs.json_loads ||
-      !refs.unchanged || !refs.infinity || !refs.neg_infinity || !refs.interval ||
+      !refs.unchanged || !refs.json_null || !refs.infinity || !refs.neg_infinity || !refs.interval ||
       !refs.out_of_range || !refs.bounded_array || !refs.column_info || !refs.lsn ||
       !refs.attr_int ||
       !refs.attr_is_safe) {
@@ -392,12 +394,24 @@ bool InitValueConversion() {
 PyObject* ColumnInfoToPython(const ColumnInfo& column) {
   PyObject* name = NameStr(column.name);
   if (name == nullptr) return nullptr;
-  return PyObject_CallFunction(refs.column_info, "NkiOO", name,
+  return PyObject_CallFunction(refs.column_info, "NkiOOO", name,
                                static_cast<unsigned long>(column.type_oid),
                                static_cast<int>(column.type_modifier),
                                column.key ? Py_True : Py_False,
-                               column.nullable ? Py_True : Py_False);
+                               column.nullable ? Py_True : Py_False,
+                               column.primary_key ? Py_True : Py_False);
 }
+
+namespace {
+
+bool IsJsonNull(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\n\r";  // JSON's whitespace (RFC 8259)
+  const size_t begin = text.find_first_not_of(kSpace);
+  if (begin == std::string_view::npos) return false;
+  return text.substr(begin, text.find_last_not_of(kSpace) + 1 - begin) == "null";
+}
+
+}  // namespace
 
 PyObject* ValueToPython(const Value& value, uint32_t type_oid) {
   switch (value.kind()) {
@@ -435,6 +449,10 @@ PyObject* ValueToPython(const Value& value, uint32_t type_oid) {
     case ValueKind::kUuid:
       return MakeUuid(value.uuid_value());
     case ValueKind::kJson:
+      // The document `null` is a value, not SQL NULL: json.loads would make it None.
+      if (IsJsonNull(value.json_value())) {
+        return NewRef(refs.json_null);
+      }
       return JsonToPython(value.json_value());
     case ValueKind::kArray:
       return ArrayToPython(value.array_value());
