@@ -63,9 +63,20 @@ class InvokeError(RuntimeError):
 def trigger_record(change: pgcdc.Change) -> Dict[str, Any]:
     """What the trigger built from TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME, OLD and NEW."""
     doc = change.to_dict()  # typed values in pgcdc's JSON forms
-    return {"operation": OPERATIONS[change.op], "schema": change.schema,
-            "table": change.table, "old": doc.get("old"), "new": doc.get("new"),
-            "id": change.id, "commit_time": doc.get("commit_time")}
+    new, old = doc.get("new"), doc.get("old")
+    record = {"operation": OPERATIONS[change.op], "schema": change.schema,
+              "table": change.table, "old": old, "new": new, "id": change.id,
+              "commit_time": doc.get("commit_time")}
+    # An update leaves a TOASTed value it did not change out of the stream; the
+    # trigger's NEW had it. With REPLICA IDENTITY FULL the old row has it; otherwise
+    # the record names the columns it lacks instead of pretending they are NULL.
+    missing = [c for c in doc.get("unchanged", []) if not (old and c in old)]
+    for column in doc.get("unchanged", []):
+        if column not in missing:
+            new[column] = old[column]
+    if missing:
+        record["unchanged"] = missing
+    return record
 
 
 def invoke(function: str, records: List[Dict[str, Any]]) -> int:

@@ -26,7 +26,7 @@ HANDLER = (Path(__file__).resolve().parents[2] / "examples" / "trigger_replaceme
            "handler.py")
 
 TRIGGER = """
-CREATE TABLE orders (id int PRIMARY KEY, status text, qty int);
+CREATE TABLE orders (id int PRIMARY KEY, status text, qty int, note text);
 ALTER TABLE orders REPLICA IDENTITY FULL;  -- OLD had every column in the trigger
 CREATE TABLE trigger_log (seq serial, payload jsonb);
 CREATE FUNCTION notify() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -85,9 +85,13 @@ def test_invokes_with_what_the_trigger_built_committed_only(
                "DELETE FROM orders WHERE id = 5;"
                "BEGIN; INSERT INTO orders VALUES (1000, 'ghost', 0); ROLLBACK;"
                "UPDATE orders SET status = 'it''s \"quoted\"' WHERE id = 7;"
+               # A TOASTed value the next update leaves alone: still in NEW.
+               "UPDATE orders SET note = (SELECT string_agg(md5(g::text), '') "
+               "  FROM generate_series(1, 200) g) WHERE id = 8;"
+               "UPDATE orders SET qty = 0 WHERE id = 8;"
                "TRUNCATE orders;")
     summary = handler.handler({}, LambdaContext(30))
-    assert summary["changes"] == 112 and summary["invocations"] == 3  # 50 + 50 + 12
+    assert summary["changes"] == 114 and summary["invocations"] == 3  # 50 + 50 + 14
     assert summary["not_row_changes"] == 1  # the truncate: no row trigger fires for it
     assert summary["confirmed_flush_lsn"] == str(slot_confirmed_lsn(pg_env))
     assert {(i["function"], i["type"]) for i in lambda_api.invocations} == {
@@ -96,10 +100,11 @@ def test_invokes_with_what_the_trigger_built_committed_only(
     records = sent_records(lambda_api)
     built = [json.loads(row[0]) for row in pg_env.sql(
         "SELECT payload FROM trigger_log ORDER BY seq")]
-    assert len(built) == 112 and 1000 not in [r["new"]["id"] for r in records if r["new"]]
+    assert len(built) == 114 and 1000 not in [r["new"]["id"] for r in records if r["new"]]
     assert [{k: r[k] for k in ("operation", "schema", "table", "old", "new")}
             for r in records] == built
-    assert len({r["id"] for r in records}) == 112
+    assert len({r["id"] for r in records}) == 114
+    assert len(records[-1]["new"]["note"]) == 6400 and "unchanged" not in records[-1]
     assert all(r["commit_time"].endswith("Z") or "+" in r["commit_time"] for r in records)
     assert handler.handler({}, LambdaContext(10))["changes"] == 0  # all acknowledged
 
@@ -141,3 +146,16 @@ def test_a_change_over_the_payload_limit_fails_loudly(pg_env: PgEnv, handler: Mo
     assert slot_confirmed_lsn(pg_env) > before
     with pytest.raises(handler.InvokeError, match="payload limit"):
         handler.handler({}, LambdaContext(30))
+
+
+def test_an_unchanged_toast_value_it_cannot_fill_is_named(pg_env: PgEnv, handler: ModuleType,
+                                                           lambda_api: LambdaEndpoint) -> None:
+    pg_env.sql("ALTER TABLE orders REPLICA IDENTITY DEFAULT;"
+               "INSERT INTO orders SELECT 1, 'new', 1, string_agg(md5(g::text), '') "
+               "  FROM generate_series(1, 200) g;"
+               "UPDATE orders SET qty = 2 WHERE id = 1;")
+    assert handler.handler({}, LambdaContext(30))["changes"] == 2
+    insert, update = sent_records(lambda_api)
+    assert len(insert["new"]["note"]) == 6400
+    # Not in the stream and no old row to take it from: named, never a made-up NULL.
+    assert "note" not in update["new"] and update["unchanged"] == ["note"]
