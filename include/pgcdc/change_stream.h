@@ -28,7 +28,7 @@ class ChangeStreamImpl;
 //     absl::StatusOr<std::optional<pgcdc::Change>> change = stream->Next();
 //     if (!change.ok()) return change.status();
 //     if (!*change) break;                        // a stop condition was met
-//     PGCDC_RETURN_IF_ERROR(sink.Write(**change));
+//     if (absl::Status s = sink.Write(**change); !s.ok()) return s;
 //     stream->Ack(**change);                      // handled, durably
 //   }
 //   return stream->Close();

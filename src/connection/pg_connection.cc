@@ -21,7 +21,7 @@ namespace pgcdc::internal {
 namespace {
 
 // pgoutput runs every column's output function inside the walsender with that
-// session's settings, so pin the ones that change text output (pgoutput.md §1.1, the
+// session's settings, so pin the ones that change text output (doc/protocol.md#connection, the
 // same set the built-in subscriber pins in libpqrcv_connect, plus TimeZone and
 // bytea_output so timestamptz/bytea text is canonical).
 // An empty search_path makes reg* values (regclass, regtype) print schema-qualified,
@@ -375,7 +375,7 @@ absl::Status PgConnection::StartCopyBoth(std::string_view command) {
   }
   in_copy_ = true;
   // Non-blocking so that a full send buffer never blocks the reader: the walsender
-  // may itself be blocked writing to us (pgoutput.md §1.5).
+  // may itself be blocked writing to us (doc/protocol.md#copy-both).
   if (PQsetnonblocking(conn_, 1) != 0) return StatusFromConnection("PQsetnonblocking");
   return absl::OkStatus();
 }
@@ -517,7 +517,7 @@ absl::Status PgConnection::FlushOutput(absl::Time deadline) {
       return absl::UnavailableError("sending to the server: timed out writing to the socket");
     }
     // Read while waiting to write: never block writing while the server blocks
-    // writing to us (pgoutput.md §1.5). Input stays buffered in libpq.
+    // writing to us (doc/protocol.md#copy-both). Input stays buffered in libpq.
     pollfd fd = {PQsocket(conn_), POLLIN | POLLOUT, 0};
     if (poll(&fd, 1, std::min(MillisUntil(deadline), 1000)) > 0 && (fd.revents & POLLIN)) {
       if (PQconsumeInput(conn_) == 0) return StatusFromConnection("sending to the server");

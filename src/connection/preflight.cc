@@ -101,7 +101,7 @@ void CheckPublication(PgConnection& conn, const std::string& pub, std::vector<Fi
     return;
   }
   // UPDATE/DELETE of a published table without a usable replica identity fail on the
-  // primary (pgoutput.md §4.4).
+  // primary (doc/protocol.md#old-rows).
   absl::StatusOr<QueryResult> r = conn.Query(absl::StrCat(
       "SELECT format('%I.%I', n.nspname, c.relname), c.relreplident, "
       "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), "

@@ -181,7 +181,7 @@ absl::StatusOr<CreatedSlot> CreateSlot(PgConnection& conn, const StreamOptions& 
                                        int server_version, SnapshotSetup* setup) {
   // Without a snapshot streaming starts at the consistent point. With one, the slot
   // exports the snapshot whose rows are exactly those committed before the consistent
-  // point (pgoutput.md §1.3). PG15 introduced the parenthesized option syntax.
+  // point (doc/protocol.md#snapshot). PG15 introduced the parenthesized option syntax.
   const bool exported = setup != nullptr;
   const std::string snapshot =
       server_version >= 150000

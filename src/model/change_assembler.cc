@@ -398,7 +398,7 @@ absl::Status ChangeAssembler::HandleStreamStart(const StreamStart& start) {
   stream_xid_ = start.xid;
   if (start.first_segment) {
     // A first segment after a reconnect re-sends the transaction from its start:
-    // anything buffered from the old session is stale (§4.8).
+    // anything buffered from the old session is stale (doc/protocol.md#streaming).
     if (auto it = streams_.find(start.xid); it != streams_.end()) {
       Release(it->second);
       streams_.erase(it);

@@ -7,9 +7,9 @@
 // never accumulates. A streamed in-progress transaction (protocol v2+) is kept as raw
 // messages per top-level xid (FrameStore), spilling to a file past the memory limit,
 // and decoded one change at a time after its Stream Commit (Produce()); aborted
-// (sub)transactions are dropped (pgoutput.md §4.8).
+// (sub)transactions are dropped (doc/protocol.md#streaming).
 //
-// Two-phase (protocol v3, pgoutput.md §4.9): a prepared transaction is either kept
+// Two-phase (protocol v3, doc/protocol.md#two-phase): a prepared transaction is either kept
 // until COMMIT PREPARED (PreparedDelivery::kAtCommit) or delivered at its PREPARE like
 // a committed one, its outcome following as a record of its own (kAtPrepare).
 #ifndef PGCDC_MODEL_CHANGE_ASSEMBLER_H_
@@ -42,9 +42,6 @@ struct AssemblerLimits {
   std::string spill_dir = "/tmp";
 };
 
-// Changes of a transaction that has not committed yet. (At namespace scope: clang
-// rejects std::optional<T>::emplace() for a nested T with default member initializers
-// inside its enclosing class.)
 // Where a transaction's changes sit: the same for all of them, known from Begin
 // (end_lsn only from the commit). For a transaction delivered at PREPARE: the PREPARE
 // record's start, end and time, and its gid.
@@ -68,6 +65,9 @@ struct AssemblerStats {
 // Changes decoded from one message: one, or one per table for a Truncate.
 using BuiltChanges = absl::InlinedVector<std::unique_ptr<ChangeData>, 1>;
 
+// Changes of a transaction that has not committed yet. (At namespace scope: clang
+// rejects std::optional<T>::emplace() for a nested T with default member initializers
+// inside its enclosing class.)
 struct PendingTransaction {
   CommitPosition position;
   std::deque<Change> changes;

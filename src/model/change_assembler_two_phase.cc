@@ -1,4 +1,4 @@
-// ChangeAssembler, two-phase transactions (protocol v3, two_phase; pgoutput.md §4.9):
+// ChangeAssembler, two-phase transactions (protocol v3, two_phase; doc/protocol.md#two-phase):
 // Begin Prepare 'b' ... Prepare 'P' (or stream blocks, then Stream Prepare 'p') at
 // PREPARE TRANSACTION, later Commit Prepared 'K' or Rollback Prepared 'r' by gid.
 #include <algorithm>
@@ -72,8 +72,9 @@ absl::Status ChangeAssembler::DeliverPrepared(const Prepare& prepare,
   }
   Transaction txn = std::move(*open_);
   open_.reset();
-  // Acknowledging the last change confirms the PREPARE's end: the server then skips
-  // the prepared changes on a restart and sends only COMMIT/ROLLBACK PREPARED (§3.4).
+  // Acknowledging the last change confirms the PREPARE's end: the server then skips the
+  // prepared changes on a restart and sends only COMMIT/ROLLBACK PREPARED
+  // (doc/protocol.md#acknowledging).
   txn.position.end_lsn = prepare.end_lsn;
   Deliver(std::move(txn), ready);
   return absl::OkStatus();
@@ -144,9 +145,10 @@ absl::Status ChangeAssembler::HandleRollbackPrepared(const RollbackPrepared& rol
     return absl::DataLossError("pgoutput Rollback Prepared inside an unfinished transaction");
   }
   if (at_prepare()) {
-    // The server sends only the rollback record's end: it identifies the record and is
-    // what confirms it (§3.4). Also sent for a gid never seen here (prepared before
-    // the slot was consistent or before two_phase was enabled): delivered all the same.
+    // The server sends only the rollback record's end: it identifies the record and is what
+    // confirms it (doc/protocol.md#acknowledging). Also sent for a gid never seen here
+    // (prepared before the slot was consistent or before two_phase was enabled): delivered
+    // all the same.
     relations_.AbortStream(rollback.xid);
     DeliverOutcome(Operation::kRollbackPrepared,
                    {rollback.xid, rollback.rollback_end_lsn, rollback.rollback_end_lsn,

@@ -1,5 +1,5 @@
 // The raw pgoutput messages of one streamed, uncommitted transaction (protocol v2+,
-// pgoutput.md §4.8), in arrival order: in memory until the stream's memory limit
+// doc/protocol.md#streaming), in arrival order: in memory until the stream's memory limit
 // makes it spill, then in an anonymous file (created and unlinked at once, so that
 // nothing is left behind when the process dies). Messages are decoded only when the
 // transaction commits, one at a time, so memory stays bounded for any size.

@@ -12,7 +12,7 @@ RelationCache::Layer& RelationCache::LayerFor(std::optional<uint32_t> stream_xid
 
 uint32_t RelationCache::DecodeOid(uint32_t type_oid, std::optional<uint32_t> stream_xid) const {
   // OIDs below 10000 are hand-assigned built-ins; pgoutput sends Type messages only
-  // for the others (user types, enums, domains, extension types: §4.2).
+  // for the others (user types, enums, domains, extension types: doc/protocol.md#relations).
   if (type_oid < 10000) return type_oid;
   if (stream_xid) {
     if (auto s = streams_.find(*stream_xid); s != streams_.end()) {

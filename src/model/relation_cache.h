@@ -1,8 +1,8 @@
 // Relation and Type messages -> what is needed to decode tuples. pgoutput sends a
 // Relation before the first change of a table in a session and again after any
 // invalidation (ALTER TABLE, even mid-transaction), so the latest one always wins
-// (pgoutput.md §4.1). Relation/Type messages inside a stream block belong to that
-// streamed transaction: they live in an overlay until its commit (§4.8).
+// (doc/protocol.md#relations). Relation/Type messages inside a stream block belong to that
+// streamed transaction: they live in an overlay until its commit (doc/protocol.md#streaming).
 #ifndef PGCDC_MODEL_RELATION_CACHE_H_
 #define PGCDC_MODEL_RELATION_CACHE_H_
 

@@ -84,7 +84,7 @@ absl::Status SnapshotReader::Plan(PgConnection& conn) {
   const std::string pubs = absl::StrJoin(literals, ",");
   const bool pg15 = conn.server_version() >= 150000;
   // Row filters are OR-ed across publications; one publication without a filter for
-  // the table means no filter (pgoutput_row_filter_init; pgoutput.md §11).
+  // the table means no filter (pgoutput_row_filter_init; doc/protocol.md#publications).
   PGCDC_ASSIGN_OR_RETURN(
       QueryResult r,
       conn.Query(absl::StrCat(

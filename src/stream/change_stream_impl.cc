@@ -260,7 +260,7 @@ std::optional<Change> ChangeStreamImpl::Deliver(absl::Time now) {
 
 void ChangeStreamImpl::AfterDrained() {
   // The last keepalive's position covers everything the server had sent before it
-  // (pgoutput.md §2.2, §2.3).
+  // (doc/protocol.md#keepalives, #status-updates).
   if (keepalive_wal_end_ == 0) return;
   // Stop position: every transaction committed before the keepalive's position was
   // sent before it. One still in progress there (streamed in blocks, or prepared and

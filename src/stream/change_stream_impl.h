@@ -66,7 +66,7 @@ class ChangeStreamImpl {
   // The position that confirms `change` and everything delivered before it: the end of
   // its transaction if it is the last change of it; otherwise its commit LSN, because
   // a restart at that position re-sends exactly the transactions committing at or
-  // after it (pgoutput.md §3.4, §4.6), i.e. this one, whole.
+  // after it (doc/protocol.md#acknowledging), i.e. this one, whole.
   static uint64_t AckPosition(const Change& change) {
     return (change.last_in_transaction() ? change.end_lsn() : change.commit_lsn()).value();
   }

@@ -46,7 +46,7 @@ class Progress {
   // A keepalive reported that the server has sent everything before `wal_end`.
   // REQUIRES: everything received before it was delivered. If it was also all
   // acknowledged, that position may be confirmed too, so an idle publication does not
-  // hold back WAL (pgoutput.md §2.3, the "safe ack rule").
+  // hold back WAL (doc/protocol.md#status-updates, the "safe ack rule").
   void Keepalive(uint64_t wal_end) {
     if (acked_.load(std::memory_order_relaxed) < delivered_) return;
     delivered_ = std::max(delivered_, wal_end);

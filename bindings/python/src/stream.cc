@@ -38,8 +38,8 @@ class Stream {
       : callbacks_(std::move(callbacks)), stream_(std::move(stream)) {}
   ~Stream();
 
-  // `options`: an object with the attributes of pgcdc._stream._Options (the Python
-  // layer checks their types and values; the core validates the rest).
+  // `options`: the types.SimpleNamespace that pgcdc.open_stream builds, one attribute
+  // per keyword (it checks their types and values; the core validates the rest).
   static std::unique_ptr<Stream> Open(py::handle options);
 
   // An iterator over up to `max_changes` changes (change_batch.h): waits for the
