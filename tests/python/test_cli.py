@@ -533,7 +533,10 @@ def test_demo_streams_eight_changes_from_its_own_server(pgcdc_cli: str) -> None:
     assert changes[0]["new"]["placed_at"] == "2026-11-21T09:30:00.123456Z"
     assert changes[2]["new"]["tags"] == ["with space", None]
     assert changes[3]["new"]["amount"] == "39.98"
-    # The update that left the large note alone: listed as unchanged, not null.
+    # The large note, shortened for the terminal (the demo only), then left alone by
+    # the next update: listed as unchanged, not null.
+    assert changes[4]["new"]["note"] == "a long note " * 5 + "\u2026 (23940 more bytes)"
+    assert max(map(len, r.stdout.splitlines())) < 1000
     assert changes[5]["new"]["customer"] == "Grace Hopper"
     assert changes[5]["unchanged"] == ["note"] and "note" not in changes[5]["new"]
     assert changes[6]["old"] == {"id": 3}

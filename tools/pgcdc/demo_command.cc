@@ -50,6 +50,7 @@ int RunDemo(int argc, char** argv) {
     std::cerr << "pgcdc demo: " << format.status().message() << "\n";
     return 2;
   }
+  format->abbreviate_strings = 60;  // the TOAST example's note is 24 kB
   std::cerr << "pgcdc demo: starting a private PostgreSQL (wal_level=logical)...\n";
   absl::StatusOr<std::unique_ptr<internal::EmbeddedPostgres>> pg =
       internal::EmbeddedPostgres::Start();

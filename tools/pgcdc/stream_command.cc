@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "json_abbreviation.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/delimited_message_util.h"
 #include "args.h"
@@ -49,6 +50,7 @@ bool WriteChange(const Change& change, const OutputFormat& format, DebeziumEncod
                  FILE* out, absl::Status* encode_error) {
   if (format.kind == OutputFormat::kJson) {
     std::string line = ToJson(change);
+    if (format.abbreviate_strings > 0) line = AbbreviateJsonStrings(line, format.abbreviate_strings);
     line.push_back('\n');
     return Write(line, out);
   }

@@ -19,6 +19,7 @@ struct OutputFormat {
   Kind kind = kJson;
   DebeziumOptions debezium;  // kDebezium
   bool tombstones = true;    // kDebezium: a tombstone after each delete record
+  size_t abbreviate_strings = 0;  // kJson, for people (the demo): AbbreviateJsonStrings
 };
 
 // --format json|protobuf|debezium, and for debezium --topic-prefix, --debezium-schemas,
