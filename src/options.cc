@@ -27,11 +27,11 @@ absl::Status ValidateSlotName(const std::string& name) {
 }
 
 absl::Status ValidateSnapshot(const StreamOptions& options) {
-  if (options.snapshot == SnapshotMode::kNever) return absl::OkStatus();
   if (options.snapshot_readers < 1 || options.snapshot_readers > 64) {
     return absl::InvalidArgumentError(absl::StrCat(
         "snapshot_readers is ", options.snapshot_readers, "; use 1 to 64 connections"));
   }
+  if (options.snapshot == SnapshotMode::kNever) return absl::OkStatus();
   if (options.start_lsn) {
     return absl::InvalidArgumentError(
         "start_lsn cannot be combined with a snapshot: the stream continues from the "
@@ -80,6 +80,10 @@ absl::Status Validate(const StreamOptions& options) {
   }
   if (options.status_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("status_interval must be positive");
+  }
+  if (options.connect_timeout <= absl::ZeroDuration() ||
+      options.create_slot_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("connect_timeout and create_slot_timeout must be positive");
   }
   if (options.read_linger && (*options.read_linger < absl::ZeroDuration() ||
                               *options.read_linger > absl::Milliseconds(100))) {

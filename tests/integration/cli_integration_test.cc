@@ -81,7 +81,7 @@ TEST_F(CliTest, StreamReportsConfigurationErrors) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.output, HasSubstr("--dsn is required"));
   r = RunCommand(absl::StrCat(PGCDC_CLI_PATH, " stream --dsn ", Quote(pg().Dsn(dbname())),
-                              " --slot ", slot_, " --publication p --read-linger-us 200000 2>&1"));
+                              " --slot ", slot_, " --publication p --read-linger 200ms 2>&1"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.output, HasSubstr("read_linger must be between 0 and 100 ms"));
 }

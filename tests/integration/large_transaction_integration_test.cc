@@ -97,7 +97,7 @@ class LargeTransactionTest : public StreamTest {
 TEST_F(LargeTransactionTest, StreamedTwoMillionRowsArriveOnceInBoundedMemory) {
   const std::string spill_dir = ::testing::TempDir();
   // A 16 MB buffer: the transaction (~60 MB of messages) must spill to disk.
-  const ChildResult r = Drain({"--max-buffered-mb", "16", "--spill-dir", spill_dir});
+  const ChildResult r = Drain({"--max-buffered-bytes", "16MiB", "--spill-dir", spill_dir});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, ::testing::HasSubstr(absl::StrCat(kRows, " row changes")));
   ExpectBoundedRss(r.peak_rss_kb);
@@ -105,7 +105,7 @@ TEST_F(LargeTransactionTest, StreamedTwoMillionRowsArriveOnceInBoundedMemory) {
 }
 
 TEST_F(LargeTransactionTest, UnstreamedTwoMillionRowsAreDeliveredAsTheyArrive) {
-  const ChildResult r = Drain({"--no-streaming", "--max-buffered-mb", "16"});
+  const ChildResult r = Drain({"--no-streaming", "--max-buffered-bytes", "16MiB"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, ::testing::HasSubstr(absl::StrCat(kRows, " row changes")));
   ExpectBoundedRss(r.peak_rss_kb);

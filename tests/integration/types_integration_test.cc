@@ -14,6 +14,7 @@
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
 #include "pgcdc/pgcdc.h"
+#include "pgcdc/v1/change.pb.h"
 #include "integration/testing/postgres_fixture.h"
 #include "internal/strings.h"
 #include "integration/testing/stream_helpers.h"

@@ -490,6 +490,19 @@ def test_stream_missing_slot_exits_1_naming_create_slot(pgcdc_cli: str,
 UNREACHABLE_DSN = "postgresql://nobody@127.0.0.1:1/nothing"
 
 
+@pytest.mark.parametrize("command, synopsis", [
+    ("stream", "usage: pgcdc stream --dsn DSN --slot NAME --publication NAME [options]"),
+    ("check", "usage: pgcdc check --dsn DSN"),
+    ("demo", "usage: pgcdc demo"),
+])
+def test_every_command_answers_help(pgcdc_cli: str, command: str, synopsis: str) -> None:
+    r = run_cli(pgcdc_cli, command, "--help")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(synopsis), r.stdout
+    assert "--dsn" in r.stdout or command == "demo"
+    assert "--format json|protobuf|debezium" in r.stdout or command == "check"
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -501,14 +514,17 @@ UNREACHABLE_DSN = "postgresql://nobody@127.0.0.1:1/nothing"
         (["stream", "--dsn", UNREACHABLE_DSN, "--slot", "s", "--publication", "p",
           "--format", "xml"], '--format must be json, protobuf or debezium, not "xml"'),
         (["stream", "--dsn", UNREACHABLE_DSN, "--slot", "s", "--publication", "p",
-          "--idle-timeout", "soon"], '--idle-timeout takes a number of seconds, not "soon"'),
+          "--idle-timeout", "soon"],
+         '--idle-timeout takes a duration (seconds, or 200us, 2ms, 30s, 5m), not "soon"'),
+        (["stream", "--dsn", UNREACHABLE_DSN, "--slot", "s", "--publication", "p",
+          "--max-bufered-bytes", "1"], "did you mean --max-buffered-bytes?"),
         (["stream", "--dsn", UNREACHABLE_DSN, "--slot"], "--slot needs a value"),
         (["stream", "--dsn", UNREACHABLE_DSN, "positional"], 'unexpected argument "positional"'),
         (["check"], "--dsn is required"),
         (["demo", "--format", "yaml"], '--format must be json, protobuf or debezium, not "yaml"'),
     ],
     ids=["no-command", "unknown-command", "no-dsn", "unknown-option", "bad-format",
-         "bad-seconds", "missing-value", "positional", "check-no-dsn", "demo-bad-format"],
+         "bad-seconds", "misspelt-option", "missing-value", "positional", "check-no-dsn", "demo-bad-format"],
 )
 def test_bad_arguments_exit_2(pgcdc_cli: str, args: List[str], message: str) -> None:
     r = run_cli(pgcdc_cli, *args)

@@ -168,7 +168,7 @@ def test_missing_slot_without_create_slot(pg_env: PgEnv) -> None:
     ({"max_duration": "soon"}, "max_duration takes a number of seconds"),
     ({"stop_at_lsn": "16-B3"}, "stop_at_lsn: invalid LSN '16-B3'"),
     ({"on_checkpoint": 42}, "on_checkpoint must be callable"),
-    ({"read_linger": -0.001}, "read_linger must be zero or more"),
+    ({"read_linger": -0.001}, "read_linger must be between 0 and 100 ms"),
     ({"read_linger": 0.5}, "read_linger must be between 0 and 100 ms"),
 ])
 def test_invalid_options_are_configuration_errors(pg_env: PgEnv, options: dict,

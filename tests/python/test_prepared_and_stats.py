@@ -62,7 +62,7 @@ def test_prepared_transaction_is_delivered_at_prepare_then_its_outcome(pg_env: P
 
 def test_deliver_prepared_is_checked(pg_env: PgEnv) -> None:
     with pytest.raises(pgcdc.ConfigurationError,
-                       match='deliver_prepared "later" is not one of commit, prepare'):
+                       match='deliver_prepared takes one of commit, prepare, not "later"'):
         open_stream(pg_env, two_phase=True, deliver_prepared="later")
     with pytest.raises(pgcdc.ConfigurationError, match="two_phase"):
         open_stream(pg_env, deliver_prepared="prepare")
@@ -117,4 +117,4 @@ def test_cli_delivers_prepared_at_prepare_and_prints_stats(pg_env: PgEnv, pgcdc_
 
     bad = subprocess.run([cli, *args, "--deliver-prepared", "later"], capture_output=True,
                          text=True, timeout=60)
-    assert bad.returncode == 2 and 'deliver_prepared "later" is not one of commit, prepare' in bad.stderr
+    assert bad.returncode == 2 and '--deliver-prepared takes one of commit, prepare, not "later"' in bad.stderr

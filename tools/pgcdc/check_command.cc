@@ -7,7 +7,20 @@
 namespace pgcdc::cli {
 
 int RunCheck(int argc, char** argv) {
-  absl::StatusOr<Args> args = Args::Parse(argc, argv, {"dsn", "publication"}, {});
+  std::vector<FlagSpec> flags;
+  for (const FlagSpec& spec : StreamOptionFlags()) {
+    if (spec.flag == "dsn" || spec.flag == "publication") flags.push_back(spec);
+  }
+  absl::StatusOr<Args> args = Args::Parse(argc, argv, flags);
+  if (args.ok() && args->help()) {
+    std::cout << Usage("pgcdc check --dsn DSN [--publication NAME ...]",
+                       "Preflight, before streaming: wal_level, the role's privileges, free "
+                       "replication slots and WAL senders, and the replica identity of the "
+                       "published tables. Each finding says what to change. Exits 1 when a "
+                       "problem was found, 2 when the check could not run.",
+                       flags);
+    return 0;
+  }
   if (!args.ok() || !args->Get("dsn")) {
     std::cerr << "pgcdc check: " << (args.ok() ? "--dsn is required" : args.status().message())
               << "\n";

@@ -44,7 +44,17 @@ constexpr const char* kWorkload[] = {
 }  // namespace
 
 int RunDemo(int argc, char** argv) {
-  absl::StatusOr<Args> args = Args::Parse(argc, argv, FormatFlags(), {});
+  absl::StatusOr<Args> args = Args::Parse(argc, argv, FormatFlags());
+  if (args.ok() && args->help()) {
+    std::cout << Usage("pgcdc demo [--format json|protobuf|debezium]",
+                       "Starts a private PostgreSQL (a temporary directory, wal_level=logical, a "
+                       "free port), creates a table and a publication, writes a few "
+                       "transactions (an insert of three rows, updates, a large TOAST value "
+                       "left unchanged, a delete with a logical message) and streams their "
+                       "changes to stdout, then stops the server. Needs no set-up.",
+                       FormatFlags());
+    return 0;
+  }
   absl::StatusOr<OutputFormat> format = args.ok() ? ParseFormat(*args) : args.status();
   if (!format.ok()) {
     std::cerr << "pgcdc demo: " << format.status().message() << "\n";

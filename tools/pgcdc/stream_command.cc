@@ -80,69 +80,28 @@ absl::Status OutputError() {
 
 absl::StatusOr<StreamOptions> OptionsFromArgs(const Args& args) {
   StreamOptions options;
-  options.dsn = args.Get("dsn").value_or("");
-  options.slot_name = args.Get("slot").value_or("");
-  options.publications = args.GetAll("publication");
-  options.publication_tables = args.GetAll("table");
-  options.create_slot = args.Has("create-slot");
-  if (std::optional<std::string> mode = args.Get("snapshot")) {
-    absl::StatusOr<SnapshotMode> parsed = ParseSnapshotMode(*mode);
-    if (!parsed.ok()) return parsed.status();
-    options.snapshot = *parsed;
-  }
-  absl::StatusOr<std::optional<int>> readers =
-      args.GetInt("snapshot-readers", 1, "a number of connections");
-  if (!readers.ok()) return readers.status();
-  if (*readers) options.snapshot_readers = **readers;
-  if (args.Has("streaming")) options.streaming = true;
-  if (args.Has("no-streaming")) options.streaming = false;
-  options.two_phase = args.Has("two-phase");
-  if (std::optional<std::string> when = args.Get("deliver-prepared")) {
-    absl::StatusOr<PreparedDelivery> parsed = ParsePreparedDelivery(*when);
-    if (!parsed.ok()) return parsed.status();
-    options.deliver_prepared = *parsed;
-  }
-  if (std::optional<std::string> dir = args.Get("spill-dir")) options.spill_dir = *dir;
-  absl::StatusOr<std::optional<int>> mb =
-      args.GetInt("max-buffered-mb", 1, "a positive number of MB");
-  if (!mb.ok()) return mb.status();
-  if (*mb) options.max_buffered_bytes = static_cast<size_t>(**mb) << 20;
-  absl::StatusOr<std::optional<int>> linger =
-      args.GetInt("read-linger-us", 0, "a number of microseconds");
-  if (!linger.ok()) return linger.status();
-  if (*linger) options.read_linger = absl::Microseconds(**linger);
-  auto seconds = [&](const char* name, std::optional<absl::Duration>* out) -> absl::Status {
-    absl::StatusOr<std::optional<absl::Duration>> d = args.GetSeconds(name);
-    if (!d.ok()) return d.status();
-    *out = *d;
-    return absl::OkStatus();
-  };
-  if (absl::Status s = seconds("max-duration", &options.max_duration); !s.ok()) return s;
-  if (absl::Status s = seconds("idle-timeout", &options.idle_timeout); !s.ok()) return s;
-  std::optional<absl::Duration> receive_timeout, reconnect_max_elapsed;
-  if (absl::Status s = seconds("receive-timeout", &receive_timeout); !s.ok()) return s;
-  if (receive_timeout) options.receive_timeout = *receive_timeout;
-  if (absl::Status s = seconds("reconnect-max-elapsed", &reconnect_max_elapsed); !s.ok()) {
-    return s;
-  }
-  if (reconnect_max_elapsed) options.reconnect.max_elapsed = *reconnect_max_elapsed;
-  absl::StatusOr<std::optional<int>> attempts =
-      args.GetInt("reconnect-max-attempts", 1, "a positive number of attempts");
-  if (!attempts.ok()) return attempts.status();
-  if (*attempts) options.reconnect.max_attempts = **attempts;
-  options.reconnect.enabled = !args.Has("no-reconnect");
-  std::optional<absl::Duration> interval;
-  if (absl::Status s = seconds("status-interval", &interval); !s.ok()) return s;
-  if (interval) options.status_interval = *interval;
-  for (const char* name : {"stop-at-lsn", "start-lsn"}) {
-    if (std::optional<std::string> text = args.Get(name); text && !text->empty()) {
-      absl::StatusOr<Lsn> lsn = Lsn::Parse(*text);
-      if (!lsn.ok()) return lsn.status();
-      (std::string(name) == "start-lsn" ? options.start_lsn : options.stop_at_lsn) = *lsn;
-    }
-  }
+  PGCDC_RETURN_IF_ERROR(ApplyStreamOptionFlags(args, options));
   if (options.dsn.empty()) return absl::InvalidArgumentError("--dsn is required");
   return options;
+}
+
+constexpr char kStreamSynopsis[] =
+    "pgcdc stream --dsn DSN --slot NAME --publication NAME [options]";
+constexpr char kStreamAbout[] =
+    "Streams the changes of a logical replication slot to stdout, one record per change "
+    "(JSON lines, length-delimited protobuf, or Debezium's records), until a stop "
+    "condition or Ctrl-C. Progress is acknowledged to the server only after the output "
+    "is flushed, so a change written nowhere comes again on the next run. The stream "
+    "options are those of pgcdc::StreamOptions and pgcdc.open_stream() (doc/options.md); "
+    "durations take a unit (200us, 2ms, 30s, 5m) or are seconds, sizes are bytes or "
+    "take KiB/MiB/GiB.";
+
+std::vector<FlagSpec> StreamFlags() {
+  std::vector<FlagSpec> specs = StreamOptionFlags();
+  specs.insert(specs.end(), FormatFlags().begin(), FormatFlags().end());
+  specs.push_back({"progress", "auto|always|never",
+                   "Snapshot progress on stderr; auto: when stderr is a terminal.", "auto"});
+  return specs;
 }
 
 // The snapshot progress display on stderr (--progress; auto: only on a terminal), fed
@@ -186,6 +145,25 @@ absl::StatusOr<bool> ParseBool(const Args& args, const std::string& flag, bool f
       absl::StrCat("--", flag, " must be true or false, not \"", *text, "\""));
 }
 
+const std::vector<FlagSpec>& FormatFlags() {
+  static const auto* flags = new std::vector<FlagSpec>{
+      {"format", "json|protobuf|debezium",
+       "json: one JSON object per change; protobuf: length-delimited pgcdc.v1.Change "
+       "messages; debezium: Debezium's records, one {topic, key, value} per line.",
+       "json"},
+      {"topic-prefix", "P", "With --format debezium: topics are P.schema.table.", "pgcdc"},
+      {"debezium-schemas", "true|false",
+       "With --format debezium: the JsonConverter's schemas.enable.", "true"},
+      {"debezium-decimal", "precise|string|double",
+       "With --format debezium: decimal.handling.mode.", "precise"},
+      {"debezium-time", "adaptive|connect",
+       "With --format debezium: time.precision.mode.", "adaptive"},
+      {"debezium-tombstones", "true|false",
+       "With --format debezium: a tombstone record after each delete.", "true"},
+  };
+  return *flags;
+}
+
 absl::StatusOr<OutputFormat> ParseFormat(const Args& args) {
   OutputFormat format;
   const std::string text = args.Get("format").value_or("json");
@@ -199,9 +177,9 @@ absl::StatusOr<OutputFormat> ParseFormat(const Args& args) {
     return absl::InvalidArgumentError(
         absl::StrCat("--format must be json, protobuf or debezium, not \"", text, "\""));
   }
-  for (const std::string& flag : FormatFlags()) {
-    if (flag != "format" && args.Has(flag) && format.kind != OutputFormat::kDebezium) {
-      return absl::InvalidArgumentError(absl::StrCat("--", flag, " needs --format debezium"));
+  for (const FlagSpec& spec : FormatFlags()) {
+    if (spec.flag != "format" && args.Has(spec.flag) && format.kind != OutputFormat::kDebezium) {
+      return absl::InvalidArgumentError(absl::StrCat("--", spec.flag, " needs --format debezium"));
     }
   }
   DebeziumOptions& d = format.debezium;
@@ -273,15 +251,15 @@ absl::StatusOr<uint64_t> PumpChanges(ChangeStream& stream, const OutputFormat& f
 }
 
 int RunStream(int argc, char** argv) {
-  absl::StatusOr<Args> args = Args::Parse(
-      argc, argv,
-      {"dsn", "slot", "publication", "table", "topic-prefix", "debezium-schemas",
-       "debezium-decimal", "debezium-time", "debezium-tombstones", "format", "max-duration",
-       "idle-timeout",
-       "stop-at-lsn", "start-lsn", "status-interval", "spill-dir", "max-buffered-mb",
-       "read-linger-us", "deliver-prepared", "snapshot", "snapshot-readers", "progress",
-       "receive-timeout", "reconnect-max-attempts", "reconnect-max-elapsed"},
-      {"create-slot", "streaming", "no-streaming", "two-phase", "no-reconnect"});
+  const std::vector<FlagSpec> flags = StreamFlags();
+  absl::StatusOr<Args> args = Args::Parse(argc, argv, flags);
+  if (args.ok() && args->help()) {
+    std::cout << Usage(kStreamSynopsis, kStreamAbout, flags);
+    return 0;
+  }
+  if (args.ok()) {
+    for (const std::string& warning : args->warnings()) std::cerr << "pgcdc stream: " << warning << "\n";
+  }
   absl::StatusOr<StreamOptions> options =
       args.ok() ? OptionsFromArgs(*args) : absl::StatusOr<StreamOptions>(args.status());
   absl::StatusOr<OutputFormat> format = args.ok() ? ParseFormat(*args) : args.status();

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <set>
+#include <vector>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -26,12 +26,7 @@ struct OutputFormat {
 // --debezium-decimal, --debezium-time, --debezium-tombstones.
 absl::StatusOr<OutputFormat> ParseFormat(const Args& args);
 // The flags ParseFormat reads.
-inline const std::set<std::string>& FormatFlags() {
-  static const std::set<std::string> flags = {"format", "topic-prefix", "debezium-schemas",
-                                              "debezium-decimal", "debezium-time",
-                                              "debezium-tombstones"};
-  return flags;
-}
+const std::vector<FlagSpec>& FormatFlags();
 
 // Streams `stream` to `out` until it ends, acknowledging what was written once `out`
 // is flushed (at least every `flush_every` changes and whenever the stream waits).

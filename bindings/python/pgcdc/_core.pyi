@@ -1,6 +1,6 @@
 # Type stubs for the compiled module pgcdc._core (bindings/python/src).
 import datetime
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from pgcdc._types import ColumnInfo, Lsn
 
@@ -62,8 +62,10 @@ class Change:
                     time_precision: str = "adaptive") -> List[Dict[str, Any]]: ...
 
 class Stream:
-    def __init__(self, options: Any) -> None:
-        """`options`: a namespace built by pgcdc.open_stream (attributes read here)."""
+    def __init__(self, options: Dict[str, Any], on_checkpoint: Optional[Callable[..., Any]],
+                 on_snapshot_progress: Optional[Callable[..., Any]],
+                 log: Callable[..., Any]) -> None:
+        """`options`: {keyword: value} as pgcdc.open_stream converted them."""
     def next_batch(self, max_changes: int) -> Optional[Iterator[Change]]:
         """Up to max_changes changes, created as iterated; None at the end."""
     def ack_change(self, change: Change) -> None: ...
@@ -80,6 +82,7 @@ class Stream:
     @property
     def confirmed_flush_lsn(self) -> int: ...
 
+def stream_option_table() -> List[Dict[str, Any]]: ...
 def _set_exiting() -> None: ...
 def _json_loads(document: bytes) -> Any: ...
 def _run_cli(args: List[str]) -> int: ...

@@ -6,8 +6,8 @@ import atexit
 import datetime
 import itertools
 import logging
+import textwrap
 import threading
-import types
 import weakref
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
@@ -28,20 +28,12 @@ _BATCH_SIZE = 512
 _UTC = datetime.timezone.utc
 
 
-def _seconds(name: str, value: Optional[float], *, required: bool = False,
-             zero_ok: bool = False) -> Optional[float]:
-    if value is None:
-        if required:
-            raise ConfigurationError("%s must be a number of seconds, not None" % name)
-        return None
+def _seconds(name: str, value: Any) -> float:
     if isinstance(value, datetime.timedelta):
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigurationError("%s takes a number of seconds (or a timedelta), not %r"
                                  % (name, value))
-    if not (value >= 0 if zero_ok else value > 0):
-        raise ConfigurationError("%s must be %s, not %r"
-                                 % (name, "zero or more" if zero_ok else "positive", value))
     return float(value)
 
 
@@ -232,10 +224,48 @@ def _progress_adapter(callback: Callable[[List[TableSnapshotProgress]], Any]
     return call
 
 
-def _count(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigurationError("%s must be an int >= %d, not %r" % (name, minimum, value))
+# The stream options (src/option_table.cc, doc/options.md): open_stream() has one
+# keyword per option, checked here by the option's type; the core checks the ranges.
+_OPTIONS: List[Dict[str, Any]] = _core.stream_option_table()
+_UNSET_OK = ("optional_bool", "optional_duration", "lsn")
+
+
+def _option(option: Dict[str, Any], value: Any) -> Any:
+    name, kind = option["name"], option["type"]
+    if value is None:
+        if kind in _UNSET_OK:
+            return None
+        if kind in ("string", "string_list"):
+            return option["default"]
+    if kind in ("duration", "optional_duration"):
+        return _seconds(name, value)
+    if kind == "lsn":
+        return _lsn(name, value)
+    if kind == "string_list":
+        return _names(name, value)
+    if kind == "bool":
+        return bool(value)
+    if kind == "optional_bool" and not isinstance(value, bool):
+        raise ConfigurationError("%s must be True, False or None, not %r" % (name, value))
+    if kind in ("count", "bytes") and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigurationError("%s must be an int, not %r" % (name, value))
+    if kind in ("string", "choice") and not isinstance(value, str):
+        raise ConfigurationError("%s must be a str, not %r" % (name, value))
     return value
+
+
+def _options_doc() -> str:
+    units = {"duration": "seconds", "optional_duration": "seconds or None",
+             "bytes": "bytes", "lsn": "LSN or None", "optional_bool": "bool or None",
+             "bool": "bool", "count": "int", "string_list": "list of str", "string": "str"}
+    text = []
+    for o in _OPTIONS:
+        kind = units.get(o["type"]) or " | ".join(repr(c) for c in o["choices"])
+        default = "" if o["default"] in (None, "", []) else ", default %r" % (o["default"],)
+        text.append(textwrap.fill("%s (%s%s): %s" % (o["name"], kind, default, o["help"]),
+                                  width=88, initial_indent="    ",
+                                  subsequent_indent="        "))
+    return "\n".join(text)
 
 
 def _callable(name: str, value: Any) -> None:
@@ -269,104 +299,48 @@ def open_stream(
     status_interval: float = 10.0,
     connect_timeout: float = 30.0,
     create_slot_timeout: float = 120.0,
-    receive_timeout: Optional[float] = 30.0,
+    receive_timeout: float = 30.0,
     reconnect: bool = True,
     reconnect_max_attempts: int = 30,
     reconnect_max_elapsed: float = 300.0,
+    reconnect_initial_backoff: float = 0.1,
+    reconnect_max_backoff: float = 10.0,
     application_name: str = "pgcdc",
 ) -> ChangeStream:
-    """Connects, checks the server, slot and publications, and starts streaming.
-
-    dsn: libpq URI or key=value string ("postgresql://cdc@db/app").
-    slot: the logical replication slot; create_slot=True creates it (pgoutput) if missing.
-    publications: the publications to stream; with publication_tables, a missing
-        (single) publication is created FOR TABLE those tables.
-    start_lsn: resume here instead of at the slot's confirmed position.
-    Stop conditions, each ending the iteration cleanly: max_duration (seconds since
-        open), idle_timeout (seconds without a change), stop_at_lsn (every transaction
-        committed up to it delivered).
-    on_checkpoint: called with a pgcdc.Checkpoint before the slot is moved on the
-        server; if it raises, the slot does not move and the exception comes out of
-        the loop (or close()) unchanged.
-    snapshot: "never"; "initial": a new slot first delivers the rows already in the
-        published tables (op "read"), then the changes after them; "initial_only": the
-        rows, then the end (a temporary slot). snapshot_readers copy in parallel;
-        on_snapshot_progress receives a list of pgcdc.TableSnapshotProgress about once
-        a second (an exception it raises comes out of the loop).
-    streaming: let the server stream large in-progress transactions (None: when it
-        can). Transactions are still delivered whole, in commit order; beyond
-        max_buffered_bytes they spill to unlinked files in spill_dir ($TMPDIR or /tmp).
-    describe_columns: read each table's NOT NULL flags, defaults and enum labels from the
-        catalog (a second, ordinary connection) for ColumnInfo.nullable and
-        Change.to_debezium() (open with it for Debezium records); pgoutput does not
-        send them.
-    two_phase: decode prepared transactions (delivered at COMMIT PREPARED).
-    deliver_prepared: with two_phase, "commit" (the default) delivers a prepared
-        transaction at COMMIT PREPARED; "prepare" delivers its changes at PREPARE,
-        not committed yet and marked with change.gid, then its outcome as a change of
-        op "commit_prepared" or "rollback_prepared" with the same gid and xid.
-    proto_version: pgoutput protocol (0: the highest the server supports).
-    read_linger: seconds to wait, once caught up, after data arrives before reading
-        it, so that messages are read together (a quarter to half less CPU per change
-        of a busy stream for at most this much latency). None: 0.0002 over a unix
-        socket, 0.002 over TCP; 0 reads at once; at most 0.1.
-    status_interval: seconds between progress reports (checkpoints).
-    receive_timeout: seconds without any message from the server (while waiting for
-        one) after which the connection is presumed dead, as after a silent network
-        partition; the server is asked to answer at half of it. None or 0: off.
-    reconnect: after a fault a retry can heal (walsender terminated, server restart
-        or failover, network cut, receive_timeout), reconnect with exponential backoff
-        and jitter and resume; changes already returned are not returned again. Up to
-        reconnect_max_attempts attempts and reconnect_max_elapsed seconds per fault
-        (never past max_duration); then, or with reconnect=False, the error is raised
-        (retryable). stats()["reconnects"] counts them; each is logged as a warning.
-    Seconds may also be given as datetime.timedelta.
-
-    Raises a pgcdc.errors exception naming the problem and the fix. Connecting is not
-    interrupted by Ctrl-C; it gives up after connect_timeout (and create_slot_timeout).
-    """
+    given = dict(locals())
     if not isinstance(dsn, str):
         raise ConfigurationError("dsn must be a str, not %r" % (dsn,))
     if not isinstance(slot, str):
         raise ConfigurationError("slot must be a str, not %r" % (slot,))
     _callable("on_checkpoint", on_checkpoint)
     _callable("on_snapshot_progress", on_snapshot_progress)
-    if streaming is not None and not isinstance(streaming, bool):
-        raise ConfigurationError("streaming must be True, False or None, not %r" % (streaming,))
-    # Read by attribute name in bindings/python/src/stream.cc (ToStreamOptions).
-    options = types.SimpleNamespace(
-        dsn=dsn,
-        slot=slot,
-        publications=_names("publications", publications),
-        create_slot=bool(create_slot),
-        publication_tables=_names("publication_tables", publication_tables),
-        start_lsn=_lsn("start_lsn", start_lsn),
-        stop_at_lsn=_lsn("stop_at_lsn", stop_at_lsn),
-        max_duration=_seconds("max_duration", max_duration),
-        idle_timeout=_seconds("idle_timeout", idle_timeout),
-        on_checkpoint=None if on_checkpoint is None else _checkpoint_adapter(on_checkpoint),
-        snapshot=str(snapshot),
-        snapshot_readers=_count("snapshot_readers", snapshot_readers, 1),
-        on_snapshot_progress=(None if on_snapshot_progress is None
-                              else _progress_adapter(on_snapshot_progress)),
-        streaming=streaming,
-        max_buffered_bytes=_count("max_buffered_bytes", max_buffered_bytes, 0),
-        spill_dir=str(spill_dir or ""),
-        two_phase=bool(two_phase),
-        describe_columns=bool(describe_columns),
-        deliver_prepared=str(deliver_prepared),
-        proto_version=_count("proto_version", proto_version, 0),
-        read_linger=_seconds("read_linger", read_linger, zero_ok=True),
-        status_interval=_seconds("status_interval", status_interval, required=True),
-        connect_timeout=_seconds("connect_timeout", connect_timeout, required=True),
-        create_slot_timeout=_seconds("create_slot_timeout", create_slot_timeout,
-                                     required=True),
-        receive_timeout=_seconds("receive_timeout", receive_timeout, zero_ok=True),
-        reconnect=bool(reconnect),
-        reconnect_max_attempts=_count("reconnect_max_attempts", reconnect_max_attempts, 1),
-        reconnect_max_elapsed=_seconds("reconnect_max_elapsed", reconnect_max_elapsed,
-                                       required=True),
-        application_name=str(application_name),
-        log=logger.log,
-    )
-    return ChangeStream(_core.Stream(options), slot)
+    options = {o["name"]: _option(o, given[o["name"]]) for o in _OPTIONS}
+    core = _core.Stream(
+        options,
+        None if on_checkpoint is None else _checkpoint_adapter(on_checkpoint),
+        None if on_snapshot_progress is None else _progress_adapter(on_snapshot_progress),
+        logger.log)
+    return ChangeStream(core, slot)
+
+
+open_stream.__doc__ = """Connects, checks the server, slot and publications, and starts streaming.
+
+    Returns a pgcdc.ChangeStream: iterate over it for pgcdc.Change objects, ack() what
+    you have processed, close() it (or use it as a context manager).
+
+    on_checkpoint: called with a pgcdc.Checkpoint before the slot is moved on the
+        server; if it raises, the slot does not move and the exception comes out of
+        the loop (or close()) unchanged.
+    on_snapshot_progress: with a snapshot, receives a list of
+        pgcdc.TableSnapshotProgress about once a second (an exception it raises comes
+        out of the loop).
+
+    The options (doc/options.md; the same as pgcdc::StreamOptions in C++ and the flags
+    of `pgcdc stream`). Seconds may also be given as datetime.timedelta, LSNs as int,
+    'X/Y' text or pgcdc.Lsn:
+
+""" + _options_doc() + """
+
+    Raises a pgcdc.errors exception naming the problem and the fix. Connecting is not
+    interrupted by Ctrl-C; it gives up after connect_timeout (and create_slot_timeout).
+"""

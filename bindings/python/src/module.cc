@@ -8,6 +8,7 @@
 #include "change_batch.h"
 #include "change_object.h"
 #include "cli.h"
+#include "options.h"
 #include "pgcdc/version.h"
 #include "stream.h"
 #include "values.h"
@@ -21,6 +22,7 @@ PYBIND11_MODULE(_core, m) {
     throw py::error_already_set();
   }
   pgcdc::python::RegisterStream(m);
+  pgcdc::python::RegisterOptions(m);
   pgcdc::python::RegisterCli(m);
   m.def("_set_exiting", &pgcdc::python::Callbacks::SetExiting,
         "Called from atexit: the core's threads stop calling into Python.");

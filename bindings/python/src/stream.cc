@@ -19,6 +19,7 @@
 #include "change_batch.h"
 #include "change_object.h"
 #include "errors.h"
+#include "options.h"
 #include "pgcdc/change_stream.h"
 #include "pgcdc/options.h"
 #include "pgcdc/snapshot.h"
@@ -38,9 +39,10 @@ class Stream {
       : callbacks_(std::move(callbacks)), stream_(std::move(stream)) {}
   ~Stream();
 
-  // `options`: the types.SimpleNamespace that pgcdc.open_stream builds, one attribute
-  // per keyword (it checks their types and values; the core validates the rest).
-  static std::unique_ptr<Stream> Open(py::handle options);
+  // `options`: {keyword: value} from pgcdc.open_stream (options.h: OptionsFromDict);
+  // the callbacks may be None.
+  static std::unique_ptr<Stream> Open(const py::dict& options, py::object on_checkpoint,
+                                      py::object on_snapshot_progress, py::object log);
 
   // An iterator over up to `max_changes` changes (change_batch.h): waits for the
   // first, then takes only what is ready. None once the stream has ended cleanly.
@@ -112,67 +114,20 @@ Stream::~Stream() {
   callbacks_->FlushLogs();
 }
 
-template <typename T>
-T Attr(py::handle object, const char* name) {
-  return object.attr(name).cast<T>();
-}
-
-std::optional<absl::Duration> Seconds(py::handle object, const char* name) {
-  const auto seconds = Attr<std::optional<double>>(object, name);
-  if (!seconds) return std::nullopt;
-  return absl::Seconds(*seconds);
-}
-
-StreamOptions ToStreamOptions(py::handle o) {
-  StreamOptions options;
-  options.dsn = Attr<std::string>(o, "dsn");
-  options.slot_name = Attr<std::string>(o, "slot");
-  options.publications = Attr<std::vector<std::string>>(o, "publications");
-  options.create_slot = Attr<bool>(o, "create_slot");
-  options.publication_tables = Attr<std::vector<std::string>>(o, "publication_tables");
-  if (auto lsn = Attr<std::optional<uint64_t>>(o, "start_lsn")) options.start_lsn = Lsn(*lsn);
-  if (auto lsn = Attr<std::optional<uint64_t>>(o, "stop_at_lsn")) options.stop_at_lsn = Lsn(*lsn);
-  options.proto_version = Attr<int>(o, "proto_version");
-  options.streaming = Attr<std::optional<bool>>(o, "streaming");
-  options.max_buffered_bytes = Attr<size_t>(o, "max_buffered_bytes");
-  options.spill_dir = Attr<std::string>(o, "spill_dir");
-  options.two_phase = Attr<bool>(o, "two_phase");
-  options.describe_columns = Attr<bool>(o, "describe_columns");
-  options.snapshot_readers = Attr<int>(o, "snapshot_readers");
-  options.read_linger = Seconds(o, "read_linger");
-  options.status_interval = *Seconds(o, "status_interval");
-  options.connect_timeout = *Seconds(o, "connect_timeout");
-  options.create_slot_timeout = *Seconds(o, "create_slot_timeout");
-  options.max_duration = Seconds(o, "max_duration");
-  options.idle_timeout = Seconds(o, "idle_timeout");
-  options.receive_timeout = Seconds(o, "receive_timeout").value_or(absl::ZeroDuration());
-  options.reconnect.enabled = Attr<bool>(o, "reconnect");
-  options.reconnect.max_attempts = Attr<int>(o, "reconnect_max_attempts");
-  options.reconnect.max_elapsed = *Seconds(o, "reconnect_max_elapsed");
-  options.application_name = Attr<std::string>(o, "application_name");
-  return options;
-}
-
-std::unique_ptr<Stream> Stream::Open(py::handle o) {
-  absl::StatusOr<SnapshotMode> snapshot = ParseSnapshotMode(Attr<std::string>(o, "snapshot"));
-  if (!snapshot.ok()) ThrowStatus(snapshot.status());
-  absl::StatusOr<PreparedDelivery> deliver_prepared =
-      ParsePreparedDelivery(Attr<std::string>(o, "deliver_prepared"));
-  if (!deliver_prepared.ok()) ThrowStatus(deliver_prepared.status());
-  StreamOptions options = ToStreamOptions(o);
-  options.snapshot = *snapshot;
-  options.deliver_prepared = *deliver_prepared;
-  auto callbacks = std::make_shared<Callbacks>(o.attr("on_checkpoint"),
-                                               o.attr("on_snapshot_progress"), o.attr("log"));
-  options.on_checkpoint = Callbacks::CheckpointFor(callbacks);
-  options.on_snapshot_progress = Callbacks::SnapshotProgressFor(callbacks);
-  options.log_sink = Callbacks::LogSinkFor(callbacks);
+std::unique_ptr<Stream> Stream::Open(const py::dict& options, py::object on_checkpoint,
+                                     py::object on_snapshot_progress, py::object log) {
+  StreamOptions core_options = OptionsFromDict(options);
+  auto callbacks = std::make_shared<Callbacks>(std::move(on_checkpoint),
+                                               std::move(on_snapshot_progress), std::move(log));
+  core_options.on_checkpoint = Callbacks::CheckpointFor(callbacks);
+  core_options.on_snapshot_progress = Callbacks::SnapshotProgressFor(callbacks);
+  core_options.log_sink = Callbacks::LogSinkFor(callbacks);
 
   absl::StatusOr<ChangeStream> stream;
   {
     py::gil_scoped_release nogil;
     InsideCore inside;
-    stream = ChangeStream::Open(std::move(options));
+    stream = ChangeStream::Open(std::move(core_options));
   }
   callbacks->FlushLogs();
   if (!stream.ok()) ThrowStatus(stream.status());
@@ -283,7 +238,8 @@ void Stream::RejectClosed() const {
 
 void RegisterStream(py::module_& m) {
   py::class_<Stream>(m, "Stream")
-      .def(py::init(&Stream::Open), py::arg("options"))
+      .def(py::init(&Stream::Open), py::arg("options"), py::arg("on_checkpoint"),
+           py::arg("on_snapshot_progress"), py::arg("log"))
       .def("next_batch", &Stream::NextBatch, py::arg("max_changes"))
       .def("ack_change", &Stream::AckChange, py::arg("change"))
       .def("ack_lsn", &Stream::AckLsn, py::arg("lsn"))
