@@ -8,10 +8,15 @@ unique slot name (`pg_env`); the slots it created are dropped when it ends.
 
 SQL goes through `psql` (installed with the server), so no Python driver is needed.
 
+The clusters are the C++ suite's own (tools/embedded, EmbeddedPostgres), started by
+`pgcdc-test-server`, a small program built with the tests: one implementation of the
+private cluster, the same settings and the same server binaries everywhere.
+
 Environment:
-  PGCDC_CLI         the pgcdc executable (default: build/pgcdc, else build-main/pgcdc)
-  PGCDC_PG_BIN_DIR  PostgreSQL server binaries (default: /usr/lib/postgresql/15/bin,
-                    else `pg_config --bindir`)
+  PGCDC_CLI          the pgcdc executable (default: build/pgcdc, else build-main/pgcdc)
+  PGCDC_TEST_SERVER  pgcdc-test-server (default: next to the pgcdc executable)
+  PGCDC_PG_BIN_DIR   PostgreSQL server binaries (default: /usr/lib/postgresql/15/bin,
+                     else `pg_config --bindir`), read by the test server
 """
 
 from __future__ import annotations
@@ -20,18 +25,15 @@ import itertools
 import os
 import re
 import shutil
-import socket
 import subprocess
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, NoReturn, Optional, Sequence, Tuple
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PG_TOOLS = ("initdb", "pg_ctl", "postgres")
 INSTALL_HINT = "apt-get install postgresql-15"
 # psql output framing: fields and records never contain these in the tests' data.
 _FIELD_SEP = "\x1f"
@@ -47,27 +49,6 @@ def _fail(message: str) -> NoReturn:
     pytest.fail(message, pytrace=False)
 
 
-def _find_pg_bin_dir() -> Path:
-    explicit = os.environ.get("PGCDC_PG_BIN_DIR")
-    if explicit:
-        candidates = [Path(explicit)]
-    else:
-        candidates = [Path("/usr/lib/postgresql/15/bin")]
-        pg_config = shutil.which("pg_config")
-        if pg_config:
-            r = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
-            if r.returncode == 0 and r.stdout.strip():
-                candidates.append(Path(r.stdout.strip()))
-    for d in candidates:
-        if all(os.access(d / tool, os.X_OK) for tool in PG_TOOLS):
-            return d
-    _fail(
-        "PostgreSQL server binaries (%s) not found in %s; install them with `%s` "
-        "(Debian 12) or set PGCDC_PG_BIN_DIR to their directory"
-        % (", ".join(PG_TOOLS), " or ".join(map(str, candidates)), INSTALL_HINT)
-    )
-
-
 def _find_psql(bin_dir: Path) -> str:
     for candidate in (bin_dir / "psql", shutil.which("psql")):
         if candidate and os.access(candidate, os.X_OK):
@@ -75,15 +56,10 @@ def _find_psql(bin_dir: Path) -> str:
     _fail("psql not found; install it with `%s` (it brings postgresql-client-15)" % INSTALL_HINT)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class _OsUser:
-    """Who runs initdb/postgres: `postgres` when we are root (the server refuses root)."""
+    """Who the server runs as (`postgres` when we are root: the server refuses root), for
+    the files it must read that the tests make (TLS certificates)."""
 
     uid: Optional[int] = None
     gid: Optional[int] = None
@@ -91,12 +67,6 @@ class _OsUser:
     @property
     def switch(self) -> bool:
         return self.uid is not None
-
-    def popen_kwargs(self) -> Dict[str, object]:
-        if not self.switch:
-            return {}
-        # Python 3.9+: setgroups([]), setregid, setreuid in the child before exec.
-        return {"user": self.uid, "group": self.gid, "extra_groups": []}
 
     def own(self, path: Path) -> None:
         if self.switch:
@@ -137,18 +107,15 @@ def _server_os_user() -> _OsUser:
 
 @dataclass
 class PgCluster:
+    """A running pgcdc-test-server: its cluster lives until its stdin closes."""
+
+    process: subprocess.Popen
     bin_dir: Path
     psql: str
-    root: Path
     socket_dir: Path
+    data_dir: Path
+    log_path: Path
     port: int
-    os_user: _OsUser
-    log_path: Path = field(init=False)
-    data_dir: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.data_dir = self.root / "data"
-        self.log_path = self.root / "postgres.log"
 
     def dsn(self, db: str = "postgres") -> str:
         """A connection URI over TCP, as a user of the CLI would write it."""
@@ -183,62 +150,18 @@ class PgCluster:
         assert len(rows) == 1 and len(rows[0]) == 1, (query, rows)
         return rows[0][0]
 
-    def _run_as_server_user(self, args: Sequence[str], timeout: float = 120) -> None:
-        r = subprocess.run(list(args), capture_output=True, text=True, cwd=self.root,
-                           timeout=timeout, **self.os_user.popen_kwargs())
-        if r.returncode != 0:
-            log = self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
-            raise RuntimeError("%s failed (exit %d):\n%s%s\n%s" % (
-                " ".join(args), r.returncode, r.stdout, r.stderr, log))
-
-    def init(self, extra_conf: Sequence[str] = ()) -> None:
-        """initdb plus the settings below; `extra_conf` lines come last and win."""
-        self._run_as_server_user([
-            str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-A", "trust",
-            "-E", "UTF8", "--locale=C.UTF-8", "-U", "postgres", "--no-sync"])
-        conf = "\n".join([
-            "",
-            "listen_addresses = '127.0.0.1'",
-            "unix_socket_directories = '%s'" % str(self.socket_dir).replace("'", "''"),
-            "wal_level = logical",
-            "max_wal_senders = 20",
-            "max_replication_slots = 20",
-            # Throw-away cluster: no fsync. synchronous_commit stays on, so a committed
-            # transaction is within pg_current_wal_lsn() as soon as COMMIT returns.
-            "fsync = off",
-            "autovacuum = off",
-            "max_prepared_transactions = 10",  # two-phase decoding tests
-            "log_min_messages = warning",
-            *extra_conf,
-            "",
-        ])
-        with open(self.data_dir / "postgresql.conf", "a") as f:
-            f.write(conf)
-        with open(self.data_dir / "pg_hba.conf", "w") as f:
-            f.write("local all all trust\n"
-                    "local replication all trust\n"
-                    "host all all 127.0.0.1/32 trust\n"
-                    "host replication all 127.0.0.1/32 trust\n")
-
-    def start(self) -> None:
-        # Another process may take the probed port before the server binds it.
-        for attempt in range(5):
-            try:
-                self._run_as_server_user([
-                    str(self.bin_dir / "pg_ctl"), "start", "-w", "-t", "60",
-                    "-D", str(self.data_dir), "-l", str(self.log_path),
-                    "-o", "-p %d" % self.port])
-                return
-            except RuntimeError as e:
-                if "Address already in use" not in str(e) or attempt == 4:
-                    raise
-                self.port = _free_port()
-
     def stop(self) -> None:
-        if (self.data_dir / "postmaster.pid").exists():
-            self._run_as_server_user([
-                str(self.bin_dir / "pg_ctl"), "stop", "-w", "-m", "fast", "-t", "60",
-                "-D", str(self.data_dir)])
+        """Closing stdin makes the server stop and its directory go."""
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 @pytest.fixture(scope="session")
@@ -285,32 +208,49 @@ def pg_tls(tmp_path_factory: pytest.TempPathFactory):
         yield TlsCluster(cluster, certs / "server.crt", certs / "other.crt")
 
 
+def _test_server() -> str:
+    explicit = os.environ.get("PGCDC_TEST_SERVER")
+    cli = os.environ.get("PGCDC_CLI")
+    candidates = [Path(explicit)] if explicit else []
+    if cli:
+        candidates.append(Path(cli).resolve().parent / "pgcdc-test-server")
+    candidates += [REPO_ROOT / "build" / "pgcdc-test-server",
+                   REPO_ROOT / "build-main" / "pgcdc-test-server"]
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+    _fail("pgcdc-test-server was not found (looked for %s); build it with scripts/setup.sh "
+          "or set PGCDC_TEST_SERVER to its path" % ", ".join(map(str, candidates)))
+
+
 def _cluster(tmp_path_factory: pytest.TempPathFactory, extra_conf: Sequence[str] = ()):
-    bin_dir = _find_pg_bin_dir()
-    psql = _find_psql(bin_dir)
-    os_user = _server_os_user()
-    root = tmp_path_factory.mktemp("pg")
-    os_user.make_reachable(root, tmp_path_factory.getbasetemp())
-    os_user.own(root)
-    # The socket path must fit sockaddr_un.sun_path (108 bytes, with "/.s.PGSQL.NNNNN").
-    short_socket_dir: Optional[Path] = None
-    socket_dir = root
-    if len(str(root)) + len("/.s.PGSQL.65535") >= 100:
-        short_socket_dir = Path(tempfile.mkdtemp(prefix="pgcdc-sock-"))
-        os_user.own(short_socket_dir)
-        socket_dir = short_socket_dir
-    cluster = PgCluster(bin_dir, psql, root, socket_dir, _free_port(), os_user)
+    # The Python tests read pg_current_wal_lsn() right after COMMIT and expect the
+    # commit flushed: synchronous_commit back on (EmbeddedPostgres turns it off).
+    conf = ["synchronous_commit = on", *extra_conf]
+    args = [_test_server()] + [a for line in conf for a in ("--conf", line)]
+    process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stderr is not None
+    info: Dict[str, str] = {}
+    for line in process.stdout:
+        line = line.rstrip("\n")
+        if line == "ready":
+            break
+        key, _, value = line.partition("=")
+        info[key] = value
+    else:
+        message = process.stderr.read().strip()
+        process.stdout.close()
+        process.stderr.close()
+        _fail("pgcdc-test-server could not start a cluster (exit %s): %s"
+              % (process.wait(), message))
+    bin_dir = Path(info["bin_dir"])
+    cluster = PgCluster(process, bin_dir, _find_psql(bin_dir), Path(info["socket_dir"]),
+                        Path(info["data_dir"]), Path(info["log"]), int(info["port"]))
     try:
-        cluster.init(extra_conf)
-        cluster.start()
         yield cluster
     finally:
-        try:
-            cluster.stop()
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
-            if short_socket_dir is not None:
-                shutil.rmtree(short_socket_dir, ignore_errors=True)
+        cluster.stop()
 
 
 # --------------------------------------------------------------------------- per test

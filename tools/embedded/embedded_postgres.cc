@@ -256,13 +256,19 @@ std::vector<std::string> CandidateBinDirs() {
   return dirs;
 }
 
-absl::StatusOr<std::string> FindBinDir(const std::string& requested) {
+absl::StatusOr<std::string> FindBinDir(std::string requested) {
+  // One setting for every harness (the C++ tests, pytest through pgcdc-test-server,
+  // the demo, the benchmarks): which PostgreSQL the private servers run.
+  if (const char* env = std::getenv("PGCDC_PG_BIN_DIR"); requested.empty() && env && *env) {
+    requested = env;
+  }
   if (!requested.empty()) {
     if (HasServerBinaries(requested)) return requested;
     return absl::NotFoundError(absl::StrCat(
-        "EmbeddedPostgresOptions::bin_dir '", requested,
-        "' lacks postgres, initdb or pg_ctl; point it at the PostgreSQL server binaries "
-        "(e.g. /usr/lib/postgresql/15/bin) or leave it empty to autodetect"));
+        "PostgreSQL bin directory '", requested,
+        "' (EmbeddedPostgresOptions::bin_dir, else $PGCDC_PG_BIN_DIR) lacks postgres, "
+        "initdb or pg_ctl; point it at the PostgreSQL server binaries (e.g. "
+        "/usr/lib/postgresql/15/bin) or leave it empty to autodetect"));
   }
   const std::vector<std::string> dirs = CandidateBinDirs();
   for (const std::string& dir : dirs) {

@@ -22,9 +22,9 @@ namespace pgcdc::internal {
 struct EmbeddedOsUser;  // whom initdb/postgres/pg_ctl run as; defined in the .cc
 
 struct EmbeddedPostgresOptions {
-  // Directory holding postgres, initdb and pg_ctl. Empty: `pg_config --bindir` if it
-  // reports PostgreSQL 15, /usr/lib/postgresql/15/bin, the newest
-  // /usr/lib/postgresql/*/bin, then $PATH.
+  // Directory holding postgres, initdb and pg_ctl. Empty: $PGCDC_PG_BIN_DIR if set,
+  // else `pg_config --bindir` if it reports PostgreSQL 15, /usr/lib/postgresql/15/bin,
+  // the newest /usr/lib/postgresql/*/bin, then $PATH.
   std::string bin_dir;
   // Extra postgresql.conf lines, applied after the built-in settings (so they win),
   // e.g. "wal_sender_timeout = 2s".
