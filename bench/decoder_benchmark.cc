@@ -29,18 +29,23 @@ std::string RelationMessage() {
 
 std::string InsertMessage() {
   return PgoutputBuilder()
-      .Byte('I').U32(kRelation).Byte('N').U16(8)
-      .Text("123457").Text("4711").Text("1234.56").Text("shipped")
+      .Byte('I')
+      .U32(kRelation)
+      .Byte('N')
+      .U16(8)
+      .Text("123457")
+      .Text("4711")
+      .Text("1234.56")
+      .Text("shipped")
       .Text("{region-3,channel-1,std}")
-      .Text(R"({"sku": "SKU-1234", "qty": 3, "ship": {"city": "City 42", "zip": "04211"}, "gift": false})")
+      .Text(
+          R"({"sku": "SKU-1234", "qty": 3, "ship": {"city": "City 42", "zip": "04211"}, "gift": false})")
       .Text("2024-03-05 13:45:00.123456+00")
       .Text("order note 5d41402abc4b2a76b9719d911017c592")
       .str();
 }
 
-XLogData Frame(const std::string& payload, uint64_t lsn) {
-  return XLogData{lsn, lsn, 0, payload};
-}
+XLogData Frame(const std::string& payload, uint64_t lsn) { return XLogData{lsn, lsn, 0, payload}; }
 
 void BM_DecodeInsert(benchmark::State& state) {
   const std::string insert = InsertMessage();

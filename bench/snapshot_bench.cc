@@ -143,7 +143,8 @@ int main(int argc, char** argv) {
   // This process only (GNU time's maximum covers the server's processes too).
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) std::cout << "peak RSS of the consumer: " << line.substr(6) << "\n";
+    if (line.rfind("VmHWM:", 0) == 0)
+      std::cout << "peak RSS of the consumer: " << line.substr(6) << "\n";
   }
   return 0;
 }

@@ -239,8 +239,8 @@ std::vector<ColumnInfo> Change::columns() const {
   if (!row_op || data().relation == nullptr) return out;
   out.reserve(data().relation->columns.size());
   for (const auto& c : data().relation->columns) {
-    out.push_back(ColumnInfo{c.name, c.type_oid, c.type_modifier, c.key, !c.not_null,
-                             c.primary_key});
+    out.push_back(
+        ColumnInfo{c.name, c.type_oid, c.type_modifier, c.key, !c.not_null, c.primary_key});
   }
   return out;
 }
@@ -271,9 +271,7 @@ std::string_view Change::message_content() const {
 
 bool Change::message_transactional() const { return data().message_transactional; }
 bool Change::truncate_cascade() const { return data().truncate_cascade; }
-bool Change::truncate_restart_identity() const {
-  return data().truncate_restart_identity;
-}
+bool Change::truncate_restart_identity() const { return data().truncate_restart_identity; }
 
 size_t Change::ByteSize() const {
   if (!data_) return sizeof(Change);

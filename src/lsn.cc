@@ -35,8 +35,9 @@ absl::StatusOr<Lsn> Lsn::Parse(std::string_view text) {
   uint32_t low = 0;
   if (slash == std::string_view::npos || !ParseHalf(text.substr(0, slash), &high) ||
       !ParseHalf(text.substr(slash + 1), &low)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid LSN \"", absl::string_view(text.data(), text.size()), "\": expected PostgreSQL's form like \"16/B374D848\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid LSN \"", absl::string_view(text.data(), text.size()),
+                     "\": expected PostgreSQL's form like \"16/B374D848\""));
   }
   return Lsn((static_cast<uint64_t>(high) << 32) | low);
 }

@@ -15,9 +15,10 @@ namespace {
 using internal::Sv;
 
 absl::Status Takes(const OptionInfo& o, std::string_view what_else = "") {
-  const std::string what = o.type == OptionType::kChoice
-                               ? absl::StrCat("one of ", absl::StrJoin(absl::StrSplit(Sv(o.choices), '|'), ", "))
-                               : std::string(OptionTypeName(o.type));
+  const std::string what =
+      o.type == OptionType::kChoice
+          ? absl::StrCat("one of ", absl::StrJoin(absl::StrSplit(Sv(o.choices), '|'), ", "))
+          : std::string(OptionTypeName(o.type));
   return absl::InvalidArgumentError(absl::StrCat(Sv(o.name), " takes ", what, Sv(what_else)));
 }
 
@@ -75,9 +76,7 @@ struct Store {
   absl::Status operator()(int& m) const { return CopyInteger(o, v, m); }
   absl::Status operator()(size_t& m) const { return CopyInteger(o, v, m); }
   absl::Status operator()(absl::Duration& m) const { return Copy(o, v, m); }
-  absl::Status operator()(std::optional<absl::Duration>& m) const {
-    return CopyOptional(o, v, m);
-  }
+  absl::Status operator()(std::optional<absl::Duration>& m) const { return CopyOptional(o, v, m); }
   absl::Status operator()(std::optional<Lsn>& m) const { return CopyOptional(o, v, m); }
   absl::Status operator()(SnapshotMode& m) const { return CopyChoice(o, v, m, ParseSnapshotMode); }
   absl::Status operator()(PreparedDelivery& m) const {
@@ -97,9 +96,7 @@ struct Load {
   OptionValue operator()(int m) const { return int64_t{m}; }
   OptionValue operator()(size_t m) const { return static_cast<int64_t>(m); }
   OptionValue operator()(SnapshotMode m) const { return std::string(SnapshotModeName(m)); }
-  OptionValue operator()(PreparedDelivery m) const {
-    return std::string(PreparedDeliveryName(m));
-  }
+  OptionValue operator()(PreparedDelivery m) const { return std::string(PreparedDeliveryName(m)); }
 };
 
 const internal::OptionEntry* FindEntry(std::string_view name) {
@@ -122,9 +119,12 @@ std::optional<int64_t> ParseBytes(std::string_view text) {
     std::string_view suffix;
     int64_t factor;
   };
-  static constexpr Unit kUnits[] = {{"KiB", kKiB},         {"kB", kKiB},
-                                    {"MiB", kKiB * kKiB},  {"MB", kKiB * kKiB},
-                                    {"GiB", kKiB * kKiB * kKiB}, {"GB", kKiB * kKiB * kKiB},
+  static constexpr Unit kUnits[] = {{"KiB", kKiB},
+                                    {"kB", kKiB},
+                                    {"MiB", kKiB * kKiB},
+                                    {"MB", kKiB * kKiB},
+                                    {"GiB", kKiB * kKiB * kKiB},
+                                    {"GB", kKiB * kKiB * kKiB},
                                     {"B", 1}};
   int64_t factor = 1;
   for (const Unit& u : kUnits) {
@@ -135,7 +135,8 @@ std::optional<int64_t> ParseBytes(std::string_view text) {
     }
   }
   int64_t n = 0;
-  if (!absl::SimpleAtoi(Sv(text), &n) || n < 0 || n > std::numeric_limits<int64_t>::max() / factor) {
+  if (!absl::SimpleAtoi(Sv(text), &n) || n < 0 ||
+      n > std::numeric_limits<int64_t>::max() / factor) {
     return std::nullopt;
   }
   return n * factor;
@@ -207,17 +208,26 @@ absl::StatusOr<OptionValue> ParseRequired(const OptionInfo& o, std::string_view 
 
 std::string_view OptionTypeName(OptionType type) {
   switch (type) {
-    case OptionType::kString: return "a string";
-    case OptionType::kStringList: return "a list of names";
-    case OptionType::kBool: return "true or false";
-    case OptionType::kOptionalBool: return "true, false or auto";
-    case OptionType::kCount: return "an integer";
-    case OptionType::kBytes: return "a size in bytes (1048576, 64MiB)";
-    case OptionType::kDuration: return "a duration (seconds, or 200us, 2ms, 30s, 5m)";
+    case OptionType::kString:
+      return "a string";
+    case OptionType::kStringList:
+      return "a list of names";
+    case OptionType::kBool:
+      return "true or false";
+    case OptionType::kOptionalBool:
+      return "true, false or auto";
+    case OptionType::kCount:
+      return "an integer";
+    case OptionType::kBytes:
+      return "a size in bytes (1048576, 64MiB)";
+    case OptionType::kDuration:
+      return "a duration (seconds, or 200us, 2ms, 30s, 5m)";
     case OptionType::kOptionalDuration:
       return "a duration (seconds, or 200us, 2ms, 30s, 5m)";
-    case OptionType::kLsn: return "an LSN (X/Y)";
-    case OptionType::kChoice: return "one of its choices";
+    case OptionType::kLsn:
+      return "an LSN (X/Y)";
+    case OptionType::kChoice:
+      return "one of its choices";
   }
   return "a value";
 }

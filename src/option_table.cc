@@ -80,8 +80,7 @@ const std::vector<OptionEntry>& Entries() {
         "pending PREPARE. The slot must have been created with two_phase (create_slot "
         "does it when this is set)."},
        PGCDC_FIELD(two_phase)},
-      {{"deliver_prepared", "deliver-prepared", "deliver_prepared", T::kChoice,
-        "commit|prepare",
+      {{"deliver_prepared", "deliver-prepared", "deliver_prepared", T::kChoice, "commit|prepare",
         "With two_phase: commit delivers a prepared transaction at COMMIT PREPARED; "
         "prepare delivers its changes at PREPARE, marked with its gid, then its outcome as "
         "a record of op commit_prepared or rollback_prepared."},
@@ -128,13 +127,11 @@ const std::vector<OptionEntry>& Entries() {
         "resume; changes already delivered are not delivered again. Off: the first such "
         "error ends the stream."},
        PGCDC_FIELD(reconnect.enabled)},
-      {{"reconnect_max_attempts", "reconnect-max-attempts", "reconnect.max_attempts",
-        T::kCount, "",
+      {{"reconnect_max_attempts", "reconnect-max-attempts", "reconnect.max_attempts", T::kCount, "",
         "Attempts per fault (each failed connect, or a session that fails again before "
         "delivering anything, counts one)."},
        PGCDC_FIELD(reconnect.max_attempts)},
-      {{"reconnect_max_elapsed", "reconnect-max-elapsed", "reconnect.max_elapsed",
-        T::kDuration, "",
+      {{"reconnect_max_elapsed", "reconnect-max-elapsed", "reconnect.max_elapsed", T::kDuration, "",
         "Time per fault, from the error to a working session; never past max_duration."},
        PGCDC_FIELD(reconnect.max_elapsed)},
       {{"reconnect_initial_backoff", "reconnect-initial-backoff", "reconnect.initial_backoff",
@@ -142,8 +139,8 @@ const std::vector<OptionEntry>& Entries() {
         "The first wait between attempts; each next one doubles, up to "
         "reconnect_max_backoff, and is drawn uniformly from [half, all] of that (jitter)."},
        PGCDC_FIELD(reconnect.initial_backoff)},
-      {{"reconnect_max_backoff", "reconnect-max-backoff", "reconnect.max_backoff",
-        T::kDuration, "", "The longest wait between reconnect attempts."},
+      {{"reconnect_max_backoff", "reconnect-max-backoff", "reconnect.max_backoff", T::kDuration, "",
+        "The longest wait between reconnect attempts."},
        PGCDC_FIELD(reconnect.max_backoff)},
       {{"application_name", "application-name", "application_name", T::kString, "",
         "The application_name the server shows in pg_stat_replication."},

@@ -18,9 +18,8 @@ absl::Status ValidateSlotName(const std::string& name) {
   }
   for (char c : name) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("slot_name \"", name,
-                       "\" may contain only lower-case letters, digits and underscores"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "slot_name \"", name, "\" may contain only lower-case letters, digits and underscores"));
     }
   }
   return absl::OkStatus();
@@ -28,8 +27,8 @@ absl::Status ValidateSlotName(const std::string& name) {
 
 absl::Status ValidateSnapshot(const StreamOptions& options) {
   if (options.snapshot_readers < 1 || options.snapshot_readers > 64) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "snapshot_readers is ", options.snapshot_readers, "; use 1 to 64 connections"));
+    return absl::InvalidArgumentError(absl::StrCat("snapshot_readers is ", options.snapshot_readers,
+                                                   "; use 1 to 64 connections"));
   }
   if (options.snapshot == SnapshotMode::kNever) return absl::OkStatus();
   if (options.start_lsn) {
@@ -40,7 +39,8 @@ absl::Status ValidateSnapshot(const StreamOptions& options) {
   // kInitial marks an unfinished snapshot with a second slot "<slot_name>_snapshot".
   if (options.snapshot == SnapshotMode::kInitial && options.slot_name.size() > 54) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "slot_name \"", options.slot_name, "\" is longer than 54 bytes, the limit with "
+        "slot_name \"", options.slot_name,
+        "\" is longer than 54 bytes, the limit with "
         "snapshot = initial (pgcdc keeps a marker slot \"<slot_name>_snapshot\" while the "
         "snapshot runs)"));
   }
@@ -57,8 +57,8 @@ absl::StatusOr<PreparedDelivery> ParsePreparedDelivery(std::string_view name) {
   for (PreparedDelivery when : {PreparedDelivery::kAtCommit, PreparedDelivery::kAtPrepare}) {
     if (name == PreparedDeliveryName(when)) return when;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "deliver_prepared \"", internal::Sv(name), "\" is not one of commit, prepare"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("deliver_prepared \"", internal::Sv(name), "\" is not one of commit, prepare"));
 }
 
 absl::Status Validate(const StreamOptions& options) {
@@ -71,12 +71,11 @@ absl::Status Validate(const StreamOptions& options) {
     if (pub.empty()) return absl::InvalidArgumentError("empty publication name");
   }
   if (!options.publication_tables.empty() && options.publications.size() != 1) {
-    return absl::InvalidArgumentError(
-        "publication_tables needs exactly one publication to create");
+    return absl::InvalidArgumentError("publication_tables needs exactly one publication to create");
   }
   if (options.proto_version < 0 || options.proto_version > 4) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "proto_version ", options.proto_version, " is not 0 (auto) or 1..4"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("proto_version ", options.proto_version, " is not 0 (auto) or 1..4"));
   }
   if (options.status_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("status_interval must be positive");
@@ -101,8 +100,7 @@ absl::Status Validate(const StreamOptions& options) {
     return absl::InvalidArgumentError(
         "receive_timeout must be 0 (off) or at least 0.5 s: the server needs time to answer");
   }
-  if (options.reconnect.max_attempts < 1 ||
-      options.reconnect.max_elapsed <= absl::ZeroDuration() ||
+  if (options.reconnect.max_attempts < 1 || options.reconnect.max_elapsed <= absl::ZeroDuration() ||
       options.reconnect.initial_backoff <= absl::ZeroDuration() ||
       options.reconnect.max_backoff < options.reconnect.initial_backoff) {
     return absl::InvalidArgumentError(

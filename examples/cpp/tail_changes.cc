@@ -1,10 +1,10 @@
 // Prints every committed change of a publication as JSON and acknowledges it.
 //
 //   tail_changes "host=localhost dbname=app user=cdc" orders_slot orders_pub [max_changes]
+#include <pgcdc/pgcdc.h>
+
 #include <cstdlib>
 #include <iostream>
-
-#include <pgcdc/pgcdc.h>
 
 int main(int argc, char** argv) {
   if (argc < 4) {

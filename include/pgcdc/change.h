@@ -73,19 +73,19 @@ enum class ValueKind : uint8_t {
   kNull = 1,
   kUnchangedToast = 2,  // an unchanged TOAST value the server did not send
   kBool = 3,
-  kInt = 4,       // int2, int4, int8, oid, xid
-  kFloat = 5,     // float4, float8 (NaN and infinities as IEEE values)
-  kNumeric = 6,   // exact decimal text; "NaN", "Infinity", "-Infinity"; money too
-  kText = 7,      // text types, enums, and the text form of any other type
-  kBytes = 8,     // bytea
+  kInt = 4,      // int2, int4, int8, oid, xid
+  kFloat = 5,    // float4, float8 (NaN and infinities as IEEE values)
+  kNumeric = 6,  // exact decimal text; "NaN", "Infinity", "-Infinity"; money too
+  kText = 7,     // text types, enums, and the text form of any other type
+  kBytes = 8,    // bytea
   kDate = 9,
-  kTime = 10,     // microseconds since midnight
+  kTime = 10,  // microseconds since midnight
   kTimeTz = 11,
   kTimestamp = 12,
   kTimestampTz = 13,
   kInterval = 14,
-  kUuid = 15,     // 16 bytes
-  kJson = 16,     // json or jsonb document text, as the server printed it
+  kUuid = 15,  // 16 bytes
+  kJson = 16,  // json or jsonb document text, as the server printed it
   kArray = 17,
   kInet = 18,     // inet, cidr: canonical text
   kMacaddr = 19,  // macaddr, macaddr8: canonical text
@@ -170,10 +170,8 @@ class Column {
 
  private:
   friend class Row;
-  Column(std::string_view name, uint32_t type_oid, bool key, int32_t type_modifier,
-         Value value)
-      : name_(name), type_oid_(type_oid), key_(key), type_modifier_(type_modifier),
-        value_(value) {}
+  Column(std::string_view name, uint32_t type_oid, bool key, int32_t type_modifier, Value value)
+      : name_(name), type_oid_(type_oid), key_(key), type_modifier_(type_modifier), value_(value) {}
   std::string_view name_;
   uint32_t type_oid_;
   bool key_;

@@ -88,8 +88,8 @@ class ChangeStream {
   // handler, but not concurrently with the stream's destruction.
   void Cancel();
 
-  Lsn acked_lsn() const;             // what the application acknowledged (flushable)
-  Lsn confirmed_flush_lsn() const;   // last position reported to the server
+  Lsn acked_lsn() const;            // what the application acknowledged (flushable)
+  Lsn confirmed_flush_lsn() const;  // last position reported to the server
 
   // Memory, spill and delivery counters (pgcdc/stats.h). Callable from any thread,
   // also while Next() blocks in another; each value is current, the set is not one

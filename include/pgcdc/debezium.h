@@ -34,8 +34,8 @@ struct DebeziumOptions {
 
 struct DebeziumRecord {
   std::string topic;
-  std::string key;    // JSON text: an object, or "null" (a table without a key)
-  std::string value;  // JSON text: an object, or "null" (a tombstone)
+  std::string key;         // JSON text: an object, or "null" (a table without a key)
+  std::string value;       // JSON text: an object, or "null" (a tombstone)
   bool is_delete = false;  // op "d": Debezium follows it with a tombstone
 };
 

@@ -42,9 +42,9 @@ using OptionValue = std::variant<std::monostate, bool, int64_t, absl::Duration, 
                                  std::vector<std::string>>;
 
 struct OptionInfo {
-  std::string_view name;     // the Python keyword, and the name SetOption takes
-  std::string_view flag;     // the CLI flag without "--"
-  std::string_view field;    // the StreamOptions member ("reconnect.max_attempts")
+  std::string_view name;   // the Python keyword, and the name SetOption takes
+  std::string_view flag;   // the CLI flag without "--"
+  std::string_view field;  // the StreamOptions member ("reconnect.max_attempts")
   OptionType type;
   std::string_view choices;  // kChoice: "a|b|c"
   std::string_view help;     // what it does, for every layer

@@ -45,8 +45,8 @@ absl::StatusOr<PreparedDelivery> ParsePreparedDelivery(std::string_view name);
 // policy is exhausted does the error reach the application.
 // The fields are the reconnect* options of doc/options.md.
 struct ReconnectPolicy {
-  bool enabled = true;  // false: the first retryable error ends the stream
-  int max_attempts = 30;                                     // per fault
+  bool enabled = true;    // false: the first retryable error ends the stream
+  int max_attempts = 30;  // per fault
   absl::Duration max_elapsed = absl::Minutes(5);             // per fault
   absl::Duration initial_backoff = absl::Milliseconds(100);  // doubling, with jitter
   absl::Duration max_backoff = absl::Seconds(10);
@@ -58,18 +58,18 @@ struct ReconnectPolicy {
 // fails when a field here is missing from the table.
 struct StreamOptions {
   // Where: the server, the slot, the publications.
-  std::string dsn;                                // libpq URI or key=value
-  std::string slot_name;                          // REQUIRED
-  std::vector<std::string> publications;          // REQUIRED, non-empty
-  bool create_slot = false;                       // else a missing slot is kNotFound
-  std::vector<std::string> publication_tables;    // create the publication FOR these
-  std::optional<Lsn> start_lsn;                   // unset: the slot's confirmed position
-  int proto_version = 0;                          // 0: the highest the server has
+  std::string dsn;                              // libpq URI or key=value
+  std::string slot_name;                        // REQUIRED
+  std::vector<std::string> publications;        // REQUIRED, non-empty
+  bool create_slot = false;                     // else a missing slot is kNotFound
+  std::vector<std::string> publication_tables;  // create the publication FOR these
+  std::optional<Lsn> start_lsn;                 // unset: the slot's confirmed position
+  int proto_version = 0;                        // 0: the highest the server has
 
   // Transactions: large ones, prepared ones, memory.
-  std::optional<bool> streaming;                  // unset: when the server can
-  size_t max_buffered_bytes = 64 << 20;           // then spill to spill_dir
-  std::string spill_dir;                          // empty: $TMPDIR, else /tmp
+  std::optional<bool> streaming;         // unset: when the server can
+  size_t max_buffered_bytes = 64 << 20;  // then spill to spill_dir
+  std::string spill_dir;                 // empty: $TMPDIR, else /tmp
   bool two_phase = false;
   PreparedDelivery deliver_prepared = PreparedDelivery::kAtCommit;  // needs two_phase
 
@@ -79,7 +79,7 @@ struct StreamOptions {
   SnapshotProgressCallback on_snapshot_progress;  // may be empty
 
   // Reading, liveness and faults.
-  std::optional<absl::Duration> read_linger;      // unset: 200 us (unix socket), 2 ms (TCP)
+  std::optional<absl::Duration> read_linger;           // unset: 200 us (unix socket), 2 ms (TCP)
   absl::Duration receive_timeout = absl::Seconds(30);  // zero: off
   ReconnectPolicy reconnect;
   absl::Duration status_interval = absl::Seconds(10);
@@ -87,9 +87,9 @@ struct StreamOptions {
   absl::Duration create_slot_timeout = absl::Minutes(2);
 
   // Stop conditions: reaching one ends the stream cleanly (Next() returns nullopt).
-  std::optional<absl::Duration> max_duration;     // e.g. the Lambda time budget
-  std::optional<absl::Duration> idle_timeout;     // no change for this long
-  std::optional<Lsn> stop_at_lsn;                 // every commit up to it delivered
+  std::optional<absl::Duration> max_duration;  // e.g. the Lambda time budget
+  std::optional<absl::Duration> idle_timeout;  // no change for this long
+  std::optional<Lsn> stop_at_lsn;              // every commit up to it delivered
 
   // Column details from the catalog (a second connection): ColumnInfo::nullable,
   // defaults, enum labels, primary key, and Debezium records (pgcdc/debezium.h).

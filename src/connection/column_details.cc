@@ -12,15 +12,18 @@ absl::Status DescribeColumns(PgConnection& conn, RelationInfo& info, absl::Time 
   // One row per column, or per label of an enum column (in the enum's sort order).
   PGCDC_ASSIGN_OR_RETURN(
       QueryResult r,
-      conn.Query(absl::StrCat(
-          "SELECT a.attname, a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), "
-          "e.enumlabel, coalesce(a.attnum = ANY(i.indkey), false) "
-          "FROM pg_catalog.pg_attribute a "
-          "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-          "LEFT JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
-          "LEFT JOIN pg_catalog.pg_enum e ON e.enumtypid = a.atttypid "
-          "WHERE a.attrelid = ", info.oid, " AND a.attnum > 0 AND NOT a.attisdropped "
-          "ORDER BY a.attnum, e.enumsortorder"),
+      conn.Query(
+          absl::StrCat(
+              "SELECT a.attname, a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), "
+              "e.enumlabel, coalesce(a.attnum = ANY(i.indkey), false) "
+              "FROM pg_catalog.pg_attribute a "
+              "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+              "LEFT JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
+              "LEFT JOIN pg_catalog.pg_enum e ON e.enumtypid = a.atttypid "
+              "WHERE a.attrelid = ",
+              info.oid,
+              " AND a.attnum > 0 AND NOT a.attisdropped "
+              "ORDER BY a.attnum, e.enumsortorder"),
           deadline));
   for (const auto& row : r.rows) {
     const std::string name = row[0].value_or("");
@@ -63,8 +66,9 @@ absl::Status ColumnCatalog::Describe(RelationInfo& info) {
     if (fresh || !(absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s))) break;
   }
   // Connection trouble stays retryable (a timeout too); anything else is not.
-  return absl::Status(absl::IsDeadlineExceeded(s) ? absl::StatusCode::kUnavailable : s.code(), absl::StrCat("reading the columns of ", info.schema, ".",
-                                             info.table, " from the catalog: ", s.message()));
+  return absl::Status(absl::IsDeadlineExceeded(s) ? absl::StatusCode::kUnavailable : s.code(),
+                      absl::StrCat("reading the columns of ", info.schema, ".", info.table,
+                                   " from the catalog: ", s.message()));
 }
 
 }  // namespace pgcdc::internal

@@ -122,8 +122,7 @@ std::string RedactPasswords(std::string_view dsn, std::string_view message, bool
     out = absl::StrReplaceAll(out, {{c, kMask}});
   }
   if (dsn_rejected &&
-      (!candidates.empty() ||
-       absl::StrContains(absl::AsciiStrToLower(Sv(dsn)), "password"))) {
+      (!candidates.empty() || absl::StrContains(absl::AsciiStrToLower(Sv(dsn)), "password"))) {
     out = MaskQuoted(out);
   }
   return out;

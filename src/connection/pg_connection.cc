@@ -12,9 +12,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connection/dsn_redaction.h"
-#include "libpq-fe.h"
 #include "internal/status_macros.h"
 #include "internal/strings.h"
+#include "libpq-fe.h"
 #include "pgcdc/status.h"
 
 namespace pgcdc::internal {
@@ -45,9 +45,10 @@ absl::Status StatusFromConnectError(std::string_view message) {
   const std::string text = absl::StrCat("cannot connect to PostgreSQL: ", Sv(message));
   if (absl::StrContains(Sv(message), "must be superuser or replication role") ||
       absl::StrContains(Sv(message), "permission denied to start WAL sender")) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        text, ". The role needs the REPLICATION attribute: ALTER ROLE <role> REPLICATION "
-              "(on Amazon RDS/Aurora: GRANT rds_replication TO <role>)"));
+    return absl::PermissionDeniedError(
+        absl::StrCat(text,
+                     ". The role needs the REPLICATION attribute: ALTER ROLE <role> REPLICATION "
+                     "(on Amazon RDS/Aurora: GRANT rds_replication TO <role>)"));
   }
   if (absl::StrContains(Sv(message), "password authentication failed") ||
       absl::StrContains(Sv(message), "no password supplied")) {
@@ -55,10 +56,12 @@ absl::Status StatusFromConnectError(std::string_view message) {
         absl::StrCat(text, ". Check the user and password in the DSN"));
   }
   if (absl::StrContains(Sv(message), "pg_hba.conf") ||
-      (absl::StrContains(Sv(message), "role \"") && absl::StrContains(Sv(message), "does not exist"))) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        text, ". Allow the role in pg_hba.conf (logical replication connections match "
-              "ordinary database lines) and check the user name"));
+      (absl::StrContains(Sv(message), "role \"") &&
+       absl::StrContains(Sv(message), "does not exist"))) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(text,
+                     ". Allow the role in pg_hba.conf (logical replication connections match "
+                     "ordinary database lines) and check the user name"));
   }
   if (absl::StrContains(Sv(message), "database \"") &&
       absl::StrContains(Sv(message), "does not exist")) {
@@ -67,9 +70,10 @@ absl::Status StatusFromConnectError(std::string_view message) {
   // TLS: a wrong CA, a name mismatch or a server without TLS do not heal by retrying.
   if (absl::StrContains(Sv(message), "certificate") ||
       absl::StrContains(Sv(message), "does not support SSL")) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        text, ". Fix the TLS settings: sslmode, sslrootcert (the CA that signed the "
-              "server's certificate) and the host name the certificate was issued for"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(text,
+                     ". Fix the TLS settings: sslmode, sslrootcert (the CA that signed the "
+                     "server's certificate) and the host name the certificate was issued for"));
   }
   if (absl::StrContains(Sv(message), "timeout expired")) {
     return absl::DeadlineExceededError(text);
@@ -91,28 +95,32 @@ absl::Status StatusFromServerError(std::string_view sqlstate, std::string_view m
                    sqlstate.empty() ? "" : absl::StrCat(" (SQLSTATE ", Sv(sqlstate), ")"));
   absl::Status status;
   if (sqlstate == "55006") {
-    status = absl::UnavailableError(absl::StrCat(
-        text, ". Another process is using the replication slot: stop it, or wait until "
-              "wal_sender_timeout ends a crashed consumer's session (a session still "
-              "creating the slot is not ended by it: it waits for running and prepared "
-              "transactions, see pg_stat_activity and pg_prepared_xacts). To force it: "
-              "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
-              "slot_name = '<slot>'"));
+    status = absl::UnavailableError(
+        absl::StrCat(text,
+                     ". Another process is using the replication slot: stop it, or wait until "
+                     "wal_sender_timeout ends a crashed consumer's session (a session still "
+                     "creating the slot is not ended by it: it waits for running and prepared "
+                     "transactions, see pg_stat_activity and pg_prepared_xacts). To force it: "
+                     "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
+                     "slot_name = '<slot>'"));
   } else if (sqlstate == "55000" && absl::StrContains(Sv(message), "wal_level")) {
-    status = absl::FailedPreconditionError(absl::StrCat(
-        text, ". Set wal_level = logical (ALTER SYSTEM SET wal_level = logical) and restart "
-              "the server; on Amazon RDS/Aurora set rds.logical_replication = 1"));
+    status = absl::FailedPreconditionError(
+        absl::StrCat(text,
+                     ". Set wal_level = logical (ALTER SYSTEM SET wal_level = logical) and restart "
+                     "the server; on Amazon RDS/Aurora set rds.logical_replication = 1"));
   } else if (sqlstate == "55000" || sqlstate == "58P01") {
     // "can no longer get changes from replication slot", "requested WAL segment ...
     // has already been removed": the slot is invalidated.
-    status = absl::FailedPreconditionError(absl::StrCat(
-        text, ". If the slot lost WAL it needed, changes are gone: drop and recreate the "
-              "slot and re-snapshot the tables"));
+    status = absl::FailedPreconditionError(
+        absl::StrCat(text,
+                     ". If the slot lost WAL it needed, changes are gone: drop and recreate the "
+                     "slot and re-snapshot the tables"));
   } else if (sqlstate == "42704" && absl::StrContains(Sv(message), "publication")) {
-    status = absl::FailedPreconditionError(absl::StrCat(
-        text, ". Create it: CREATE PUBLICATION <name> FOR TABLE <tables>. If it exists now, "
-              "it was created after the slot's position, which the slot cannot decode "
-              "past: drop and recreate the slot"));
+    status = absl::FailedPreconditionError(
+        absl::StrCat(text,
+                     ". Create it: CREATE PUBLICATION <name> FOR TABLE <tables>. If it exists now, "
+                     "it was created after the slot's position, which the slot cannot decode "
+                     "past: drop and recreate the slot"));
   } else if (sqlstate == "42704") {
     status = absl::NotFoundError(text);
   } else if (sqlstate == "42501") {
@@ -120,10 +128,11 @@ absl::Status StatusFromServerError(std::string_view sqlstate, std::string_view m
   } else if (sqlstate == "28000" || sqlstate == "28P01") {
     status = absl::UnauthenticatedError(text);
   } else if (sqlstate == "53400") {
-    status = absl::FailedPreconditionError(absl::StrCat(
-        text, ". Raise max_replication_slots, or drop unused slots "
-              "(SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-              "WHERE NOT active AND slot_name = '<unused>')"));
+    status = absl::FailedPreconditionError(
+        absl::StrCat(text,
+                     ". Raise max_replication_slots, or drop unused slots "
+                     "(SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                     "WHERE NOT active AND slot_name = '<unused>')"));
   } else if (sqlstate == "42710") {
     status = absl::AlreadyExistsError(text);
   } else if (sqlstate == "22023" || sqlstate == "42602" || sqlstate == "22P02") {
@@ -174,8 +183,8 @@ class ConnInfo {
     if (Get("options").empty()) {
       if (const char* env = std::getenv("PGOPTIONS"); env != nullptr) Set("options", env);
     }
-    Set("options", absl::StrCat(Get("options"), Get("options").empty() ? "" : " ",
-                                kPinnedSettings));
+    Set("options",
+        absl::StrCat(Get("options"), Get("options").empty() ? "" : " ", kPinnedSettings));
     Set("client_encoding", "UTF8");
     SetDefault("application_name", params.application_name);
     SetDefault("connect_timeout",
@@ -239,8 +248,7 @@ PgConnection::PgConnection(pg_conn* conn) : conn_(conn) {}
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
-absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
-    const ConnectParams& params) {
+absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnectParams& params) {
   ConnInfo info;
   if (absl::Status s = info.Parse(params); !s.ok()) return s;
   std::vector<const char*> keywords = info.keywords();
@@ -306,8 +314,7 @@ absl::StatusOr<QueryResult> PgConnection::Query(std::string_view sql, absl::Time
       if (PQgetisnull(last.get(), r, c)) {
         row.emplace_back(std::nullopt);
       } else {
-        row.emplace_back(std::string(PQgetvalue(last.get(), r, c),
-                                     PQgetlength(last.get(), r, c)));
+        row.emplace_back(std::string(PQgetvalue(last.get(), r, c), PQgetlength(last.get(), r, c)));
       }
     }
   }

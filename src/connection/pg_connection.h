@@ -71,9 +71,9 @@ class PgConnection {
   // for the socket (or `wake_fd`, when >= 0, becoming readable) until `deadline`, then
   // reads what arrived. Bounded work per call: at most one socket read, and no more
   // messages once `more()` says false (the rest stays in libpq's buffer).
-  absl::StatusOr<ReceiveResult> Receive(absl::Time deadline, int wake_fd,
-                                        absl::FunctionRef<absl::Status(std::string_view)> handler,
-                                        absl::FunctionRef<bool()> more = [] { return true; });
+  absl::StatusOr<ReceiveResult> Receive(
+      absl::Time deadline, int wake_fd, absl::FunctionRef<absl::Status(std::string_view)> handler,
+      absl::FunctionRef<bool()> more = [] { return true; });
 
   // Once the stream has caught up, wait this long after data arrives before reading it
   // (see StreamOptions::read_linger). Zero: read at once.

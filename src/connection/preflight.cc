@@ -1,7 +1,7 @@
 #include "connection/preflight.h"
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "connection/pg_connection.h"
 
@@ -35,11 +35,11 @@ void CheckWalLevel(PgConnection& conn, std::vector<Finding>* out) {
 }
 
 void CheckRole(PgConnection& conn, std::vector<Finding>* out) {
-  const std::string row = Scalar(
-      conn,
-      "SELECT rolsuper OR rolreplication OR coalesce((SELECT pg_has_role(current_user, oid, "
-      "'member') FROM pg_roles WHERE rolname = 'rds_replication'), false) FROM pg_roles "
-      "WHERE rolname = current_user");
+  const std::string row =
+      Scalar(conn,
+             "SELECT rolsuper OR rolreplication OR coalesce((SELECT pg_has_role(current_user, oid, "
+             "'member') FROM pg_roles WHERE rolname = 'rds_replication'), false) FROM pg_roles "
+             "WHERE rolname = current_user");
   const std::string user = Scalar(conn, "SELECT current_user");
   if (row == "t") {
     out->push_back({Severity::kOk, "replication privilege",
@@ -87,7 +87,8 @@ void CheckIdleSlots(PgConnection& conn, std::vector<Finding>* out) {
                     absl::StrCat("slot ", row[0].value_or(""), " is inactive and retains ",
                                  row[1].value_or(""), " of WAL"),
                     absl::StrCat("resume its consumer, or drop it: SELECT "
-                                 "pg_drop_replication_slot('", row[0].value_or(""), "')")});
+                                 "pg_drop_replication_slot('",
+                                 row[0].value_or(""), "')")});
   }
 }
 
@@ -95,9 +96,9 @@ void CheckPublication(PgConnection& conn, const std::string& pub, std::vector<Fi
   const std::string check = absl::StrCat("publication ", pub);
   if (Scalar(conn, absl::StrCat("SELECT 1 FROM pg_publication WHERE pubname = ",
                                 conn.QuoteLiteral(pub))) != "1") {
-    out->push_back({Severity::kProblem, check, "does not exist",
-                    absl::StrCat("CREATE PUBLICATION ", conn.QuoteIdentifier(pub),
-                                 " FOR TABLE <tables>")});
+    out->push_back(
+        {Severity::kProblem, check, "does not exist",
+         absl::StrCat("CREATE PUBLICATION ", conn.QuoteIdentifier(pub), " FOR TABLE <tables>")});
     return;
   }
   // UPDATE/DELETE of a published table without a usable replica identity fail on the
@@ -107,7 +108,9 @@ void CheckPublication(PgConnection& conn, const std::string& pub, std::vector<Fi
       "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), "
       "p.pubupdate OR p.pubdelete "
       "FROM pg_publication p, pg_publication_tables t, pg_class c, pg_namespace n "
-      "WHERE p.pubname = ", conn.QuoteLiteral(pub), " AND t.pubname = p.pubname "
+      "WHERE p.pubname = ",
+      conn.QuoteLiteral(pub),
+      " AND t.pubname = p.pubname "
       "AND n.nspname = t.schemaname AND c.relname = t.tablename AND c.relnamespace = n.oid"));
   if (!r.ok()) return;
   int usable = 0;

@@ -43,10 +43,10 @@ absl::Status DropSnapshotSlots(PgConnection& conn, const std::string& slot,
   for (const std::string& name : {slot, marker}) {
     if (name.empty()) continue;
     // The marker only as pgcdc made it, never another consumer's slot of its name.
-    absl::StatusOr<QueryResult> r = conn.Query(absl::StrCat(
-        "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE ",
-        name == slot ? absl::StrCat("slot_name = ", conn.QuoteLiteral(name))
-                     : snapshot.MarkerCondition(conn)));
+    absl::StatusOr<QueryResult> r =
+        conn.Query(absl::StrCat("SELECT 1 FROM pg_catalog.pg_replication_slots WHERE ",
+                                name == slot ? absl::StrCat("slot_name = ", conn.QuoteLiteral(name))
+                                             : snapshot.MarkerCondition(conn)));
     absl::Status dropped =
         !r.ok() ? r.status()
         : r->rows.empty()
@@ -62,9 +62,8 @@ absl::Status DropSnapshotSlots(PgConnection& conn, const std::string& slot,
 }
 
 absl::StatusOr<absl::Duration> WalSenderTimeout(PgConnection& conn) {
-  PGCDC_ASSIGN_OR_RETURN(QueryResult r,
-                         conn.Query("SELECT setting::bigint FROM pg_settings "
-                                    "WHERE name = 'wal_sender_timeout'"));
+  PGCDC_ASSIGN_OR_RETURN(QueryResult r, conn.Query("SELECT setting::bigint FROM pg_settings "
+                                                   "WHERE name = 'wal_sender_timeout'"));
   int64_t ms = 60000;
   if (!r.rows.empty() && r.rows[0][0]) (void)absl::SimpleAtoi(*r.rows[0][0], &ms);
   return absl::Milliseconds(ms);
@@ -74,13 +73,13 @@ absl::StatusOr<absl::Duration> WalSenderTimeout(PgConnection& conn) {
 // publications with the catalog as of each change's WAL position, so a slot cannot
 // decode past the point where a publication it uses did not exist yet (PG <= 17
 // errors there on every restart).
-absl::Status EnsurePublications(PgConnection& conn, const StreamOptions& options,
-                                bool new_slot) {
+absl::Status EnsurePublications(PgConnection& conn, const StreamOptions& options, bool new_slot) {
   std::vector<std::string> literals;
   for (const std::string& p : options.publications) literals.push_back(conn.QuoteLiteral(p));
-  PGCDC_ASSIGN_OR_RETURN(
-      QueryResult r, conn.Query(absl::StrCat("SELECT pubname FROM pg_publication WHERE pubname "
-                                             "IN (", absl::StrJoin(literals, ","), ")")));
+  PGCDC_ASSIGN_OR_RETURN(QueryResult r,
+                         conn.Query(absl::StrCat("SELECT pubname FROM pg_publication WHERE pubname "
+                                                 "IN (",
+                                                 absl::StrJoin(literals, ","), ")")));
   for (const std::string& p : options.publications) {
     bool found = false;
     for (const auto& row : r.rows) found = found || (row[0] && *row[0] == p);
@@ -90,8 +89,7 @@ absl::Status EnsurePublications(PgConnection& conn, const StreamOptions& options
       return WithSqlState(
           absl::FailedPreconditionError(absl::StrCat(
               "publication \"", p, "\" does not exist in database \"", conn.database(),
-              "\". Create it: CREATE PUBLICATION ", conn.QuoteIdentifier(p),
-              " FOR TABLE <tables>;",
+              "\". Create it: CREATE PUBLICATION ", conn.QuoteIdentifier(p), " FOR TABLE <tables>;",
               new_slot ? " (or pass the tables to publish so pgcdc creates it)"
                        : absl::StrCat(" then drop and recreate slot \"", options.slot_name,
                                       "\": the slot cannot use a publication created after "
@@ -124,8 +122,9 @@ absl::StatusOr<SlotState> CheckSlot(PgConnection& conn, const StreamOptions& opt
   PGCDC_ASSIGN_OR_RETURN(
       QueryResult r,
       conn.Query(absl::StrCat(
-          "SELECT plugin, slot_type, database, active_pid, confirmed_flush_lsn, ", wal_status,
-          ", ", two_phase, " FROM pg_replication_slots WHERE slot_name = ", conn.QuoteLiteral(options.slot_name))));
+          "SELECT plugin, slot_type, database, active_pid, confirmed_flush_lsn, ", wal_status, ", ",
+          two_phase,
+          " FROM pg_replication_slots WHERE slot_name = ", conn.QuoteLiteral(options.slot_name))));
   SlotState state;
   if (r.rows.empty()) return state;
   state.exists = true;
@@ -135,34 +134,38 @@ absl::StatusOr<SlotState> CheckSlot(PgConnection& conn, const StreamOptions& opt
     return absl::FailedPreconditionError(absl::StrCat(
         "replication slot \"", slot, "\" uses plugin \"", row[0].value_or("(physical)"),
         "\"; pgcdc needs a logical slot with pgoutput. Use another slot name, or drop it: "
-        "SELECT pg_drop_replication_slot('", slot, "')"));
+        "SELECT pg_drop_replication_slot('",
+        slot, "')"));
   }
   // PQdb() is the name as given in the DSN; the server's own name is authoritative.
   PGCDC_ASSIGN_OR_RETURN(QueryResult db, conn.Query("SELECT current_database()"));
   const std::string database = db.rows.empty() ? "" : db.rows[0][0].value_or("");
   if (row[2].value_or("") != database) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "replication slot \"", slot, "\" belongs to database \"", row[2].value_or(""),
-        "\", not \"", database, "\": connect to that database or use another slot"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("replication slot \"", slot, "\" belongs to database \"", row[2].value_or(""),
+                     "\", not \"", database, "\": connect to that database or use another slot"));
   }
   if (row[5] && *row[5] == "lost") {
     return absl::FailedPreconditionError(absl::StrCat(
-        "replication slot \"", slot, "\" is invalidated (wal_status = lost: the WAL it needed "
+        "replication slot \"", slot,
+        "\" is invalidated (wal_status = lost: the WAL it needed "
         "was removed, see max_slot_wal_keep_size). Changes were lost; drop and recreate the "
         "slot and re-snapshot the tables"));
   }
   if (options.two_phase && row[6].value_or("f") != "t") {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "replication slot \"", slot, "\" was created without two_phase, so prepared "
-        "transactions cannot be decoded from it. Use a new slot (create_slot with "
-        "two_phase), or turn two_phase off"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("replication slot \"", slot,
+                     "\" was created without two_phase, so prepared "
+                     "transactions cannot be decoded from it. Use a new slot (create_slot with "
+                     "two_phase), or turn two_phase off"));
   }
   if (row[3]) {
-    absl::Status status = absl::UnavailableError(absl::StrCat(
-        "replication slot \"", slot, "\" is in use by process ", *row[3],
-        ". Only one consumer can use a slot: stop the other one, or wait until "
-        "wal_sender_timeout ends a crashed consumer's session (to force it: SELECT "
-        "pg_terminate_backend(", *row[3], "))"));
+    absl::Status status = absl::UnavailableError(
+        absl::StrCat("replication slot \"", slot, "\" is in use by process ", *row[3],
+                     ". Only one consumer can use a slot: stop the other one, or wait until "
+                     "wal_sender_timeout ends a crashed consumer's session (to force it: SELECT "
+                     "pg_terminate_backend(",
+                     *row[3], "))"));
     return WithSqlState(std::move(status), "55006");  // object_in_use, as the server says
   }
   if (row[4]) {
@@ -224,14 +227,14 @@ int MaxProtoVersion(int server_version) {
 
 std::string StartReplicationCommand(const PgConnection& conn, const std::string& slot,
                                     uint64_t start_lsn, int proto_version, int server_version,
-                                    const std::vector<std::string>& publications,
-                                    bool streaming, bool two_phase) {
+                                    const std::vector<std::string>& publications, bool streaming,
+                                    bool two_phase) {
   std::vector<std::string> quoted;
   for (const std::string& p : publications) quoted.push_back(conn.QuoteIdentifier(p));
-  std::string command = absl::StrCat(
-      "START_REPLICATION SLOT ", conn.QuoteIdentifier(slot), " LOGICAL ",
-      Lsn(start_lsn).ToString(), " (proto_version '", proto_version, "', publication_names ",
-      conn.QuoteLiteral(absl::StrJoin(quoted, ",")));
+  std::string command =
+      absl::StrCat("START_REPLICATION SLOT ", conn.QuoteIdentifier(slot), " LOGICAL ",
+                   Lsn(start_lsn).ToString(), " (proto_version '", proto_version,
+                   "', publication_names ", conn.QuoteLiteral(absl::StrJoin(quoted, ",")));
   // The server rejects options it does not know, so send each only where it exists.
   if (server_version >= 140000) absl::StrAppend(&command, ", messages 'true'");
   if (streaming) absl::StrAppend(&command, ", streaming 'on'");
@@ -258,21 +261,22 @@ absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& o
   const int max_version = MaxProtoVersion(session.server_version);
   session.proto_version = options.proto_version == 0 ? max_version : options.proto_version;
   if (session.proto_version > max_version) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "proto_version ", session.proto_version, " needs a newer server; this one (",
-        session.server_version, ") supports up to ", max_version));
+    return absl::FailedPreconditionError(
+        absl::StrCat("proto_version ", session.proto_version, " needs a newer server; this one (",
+                     session.server_version, ") supports up to ", max_version));
   }
   const bool can_stream = session.server_version >= 140000 && session.proto_version >= 2;
   session.streaming = options.streaming.value_or(can_stream);
   if (options.two_phase && (session.server_version < 150000 || session.proto_version < 3)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "two_phase needs PostgreSQL 15+ and protocol v3+; this server is ",
-        session.server_version, ", protocol v", session.proto_version));
+    return absl::FailedPreconditionError(
+        absl::StrCat("two_phase needs PostgreSQL 15+ and protocol v3+; this server is ",
+                     session.server_version, ", protocol v", session.proto_version));
   }
   if (session.streaming && !can_stream) {
     return absl::FailedPreconditionError(absl::StrCat(
         "streaming in-progress transactions needs PostgreSQL 14+ and protocol v2+; this "
-        "server is ", session.server_version, ", protocol v", session.proto_version));
+        "server is ",
+        session.server_version, ", protocol v", session.proto_version));
   }
 
   PGCDC_ASSIGN_OR_RETURN(SlotState slot, CheckSlot(conn, options));
@@ -286,10 +290,11 @@ absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& o
   if (!slot.exists) {
     if (!options.create_slot && snapshot == nullptr) {
       return WithSqlState(  // 42704, as START_REPLICATION reports a missing slot
-          absl::NotFoundError(absl::StrCat(
-              "replication slot \"", options.slot_name, "\" does not exist in database \"",
-              conn.database(), "\". Create it (create_slot = true / --create-slot) or check "
-              "the name")),
+          absl::NotFoundError(
+              absl::StrCat("replication slot \"", options.slot_name,
+                           "\" does not exist in database \"", conn.database(),
+                           "\". Create it (create_slot = true / --create-slot) or check "
+                           "the name")),
           "42704");
     }
     PGCDC_ASSIGN_OR_RETURN(CreatedSlot created,
@@ -311,10 +316,9 @@ absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& o
   }
   session.confirmed_flush_lsn = slot.confirmed_flush_lsn;
   const uint64_t start = options.start_lsn ? options.start_lsn->value() : 0;
-  PGCDC_RETURN_IF_ERROR(conn.StartCopyBoth(
-      StartReplicationCommand(conn, options.slot_name, start, session.proto_version,
-                              session.server_version, options.publications,
-                              session.streaming, options.two_phase)));
+  PGCDC_RETURN_IF_ERROR(conn.StartCopyBoth(StartReplicationCommand(
+      conn, options.slot_name, start, session.proto_version, session.server_version,
+      options.publications, session.streaming, options.two_phase)));
   return session;
 }
 

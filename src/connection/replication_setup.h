@@ -55,8 +55,8 @@ int MaxProtoVersion(int server_version);
 // "START_REPLICATION SLOT ..." for these options (exposed for tests).
 std::string StartReplicationCommand(const PgConnection& conn, const std::string& slot,
                                     uint64_t start_lsn, int proto_version, int server_version,
-                                    const std::vector<std::string>& publications,
-                                    bool streaming, bool two_phase = false);
+                                    const std::vector<std::string>& publications, bool streaming,
+                                    bool two_phase = false);
 
 }  // namespace pgcdc::internal
 

@@ -38,9 +38,9 @@ std::optional<std::string> UnscaledDigits(std::string_view text, int scale, bool
   }
   digits.append(fraction.substr(0, keep));
   const std::string_view dropped = fraction.substr(keep);
-  const bool above_half = dropped[0] > '5' ||
-                          (dropped[0] == '5' && dropped.find_first_not_of('0', 1) !=
-                                                    std::string_view::npos);
+  const bool above_half =
+      dropped[0] > '5' ||
+      (dropped[0] == '5' && dropped.find_first_not_of('0', 1) != std::string_view::npos);
   const bool half = dropped[0] == '5' && !above_half;
   const bool odd = !digits.empty() && (digits.back() - '0') % 2 == 1;
   if (above_half || (half && odd)) {

@@ -138,8 +138,8 @@ std::unique_ptr<Table> MakeTable(std::shared_ptr<const RelationInfo> relation,
 }
 
 // The values of one row by relation column index (row slots carry their column).
-std::vector<std::optional<Value>> RowValues(const ChangeData& data, uint32_t first,
-                                            uint32_t size, size_t columns) {
+std::vector<std::optional<Value>> RowValues(const ChangeData& data, uint32_t first, uint32_t size,
+                                            size_t columns) {
   std::vector<std::optional<Value>> out(columns);
   for (uint32_t k = 0; k < size; ++k) {
     const size_t column = data.values[first + k].column;
@@ -244,8 +244,9 @@ struct DebeziumEncoder::Impl {
     }
     payload.append(",\"source\":");
     AppendSource(options, d, t.relation->schema, t.relation->table, &payload);
-    absl::StrAppend(&payload, ",\"transaction\":null,\"op\":\"", Sv(op), "\",\"ts_ms\":",
-                    now.ns / 1000000, ",\"ts_us\":", now.ns / 1000, ",\"ts_ns\":", now.ns, "}");
+    absl::StrAppend(&payload, ",\"transaction\":null,\"op\":\"", Sv(op),
+                    "\",\"ts_ms\":", now.ns / 1000000, ",\"ts_us\":", now.ns / 1000,
+                    ",\"ts_ns\":", now.ns, "}");
     record.value = WithSchema(options.schemas, t.envelope_schema, payload);
     return record;
   }
@@ -257,7 +258,8 @@ struct DebeziumEncoder::Impl {
     internal::AppendJsonString(change.message_prefix(), &key);
     key.push_back('}');
     record.key = WithSchema(options.schemas, kMessageKeySchema, key);
-    std::string payload = absl::StrCat("{\"op\":\"m\",\"ts_ms\":", now.ns / 1000000, ",\"source\":");
+    std::string payload =
+        absl::StrCat("{\"op\":\"m\",\"ts_ms\":", now.ns / 1000000, ",\"source\":");
     AppendSource(options, d, "", "", &payload);
     payload.append(",\"transaction\":null,\"message\":{\"prefix\":");
     internal::AppendJsonString(change.message_prefix(), &payload);
@@ -265,11 +267,12 @@ struct DebeziumEncoder::Impl {
                     "\"}}");
     record.value = WithSchema(
         options.schemas,
-        absl::StrCat(R"({"type":"struct","fields":[{"type":"string","optional":false,"field":"op"},)"
-                     R"({"type":"int64","optional":true,"field":"ts_ms"},)",
-                     Sv(kSourceSchema), ",", Sv(kTransactionSchema), ",", Sv(kMessageSchema),
-                     R"(],"optional":false,"name":"io.debezium.connector.postgresql.MessageValue",)"
-                     R"("version":1})"),
+        absl::StrCat(
+            R"({"type":"struct","fields":[{"type":"string","optional":false,"field":"op"},)"
+            R"({"type":"int64","optional":true,"field":"ts_ms"},)",
+            Sv(kSourceSchema), ",", Sv(kTransactionSchema), ",", Sv(kMessageSchema),
+            R"(],"optional":false,"name":"io.debezium.connector.postgresql.MessageValue",)"
+            R"("version":1})"),
         payload);
     return record;
   }
@@ -350,8 +353,8 @@ absl::StatusOr<DebeziumDecimal> ParseDebeziumDecimal(std::string_view name) {
   if (name == "precise") return DebeziumDecimal::kPrecise;
   if (name == "string") return DebeziumDecimal::kString;
   if (name == "double") return DebeziumDecimal::kDouble;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown Debezium decimal handling \"", Sv(name), "\": use precise, string or double"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown Debezium decimal handling \"", Sv(name),
+                                                 "\": use precise, string or double"));
 }
 
 absl::StatusOr<DebeziumTime> ParseDebeziumTime(std::string_view name) {

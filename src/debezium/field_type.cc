@@ -21,7 +21,9 @@ constexpr std::string_view kUnavailable = "__debezium_unavailable_value";
 // Debezium's MicroDuration counts a month as 365.25 / 12 = 30.4375 days.
 constexpr int64_t kMicrosPerMonth = 2629800LL * 1000000;
 
-constexpr int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+constexpr int64_t FloorDiv(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 // The precision of time(p), timestamp(p), timestamptz(p): atttypmod is p, -1 for none
 // (PostgreSQL's default, 6).
@@ -37,8 +39,10 @@ FieldType Named(std::string_view type, std::string_view name, Conversion convers
 
 FieldType Decimal(const DebeziumOptions& options, std::optional<int> precision, int scale,
                   bool fixed_scale) {
-  if (options.decimal == DebeziumDecimal::kString) return Named("string", "", Conversion::kDecimalString);
-  if (options.decimal == DebeziumDecimal::kDouble) return Named("double", "", Conversion::kDecimalDouble);
+  if (options.decimal == DebeziumDecimal::kString)
+    return Named("string", "", Conversion::kDecimalString);
+  if (options.decimal == DebeziumDecimal::kDouble)
+    return Named("double", "", Conversion::kDecimalDouble);
   if (!fixed_scale) {
     return Named("struct", "io.debezium.data.VariableScaleDecimal", Conversion::kVariableDecimal);
   }
@@ -55,18 +59,22 @@ FieldType Temporal(TypeKind kind, int32_t type_modifier, const DebeziumOptions& 
   const bool millis = TimePrecision(type_modifier) <= 3;
   switch (kind) {
     case TypeKind::kDate:
-      return Named("int32", connect ? "org.apache.kafka.connect.data.Date" : "io.debezium.time.Date",
+      return Named("int32",
+                   connect ? "org.apache.kafka.connect.data.Date" : "io.debezium.time.Date",
                    Conversion::kDays);
     case TypeKind::kTime:
-      if (connect) return Named("int32", "org.apache.kafka.connect.data.Time", Conversion::kTimeMillis);
+      if (connect)
+        return Named("int32", "org.apache.kafka.connect.data.Time", Conversion::kTimeMillis);
       return millis ? Named("int32", "io.debezium.time.Time", Conversion::kTimeMillis)
                     : Named("int64", "io.debezium.time.MicroTime", Conversion::kTimeMicros);
     case TypeKind::kTimestamp:
       if (connect) {
-        return Named("int64", "org.apache.kafka.connect.data.Timestamp", Conversion::kTimestampMillis);
+        return Named("int64", "org.apache.kafka.connect.data.Timestamp",
+                     Conversion::kTimestampMillis);
       }
-      return millis ? Named("int64", "io.debezium.time.Timestamp", Conversion::kTimestampMillis)
-                    : Named("int64", "io.debezium.time.MicroTimestamp", Conversion::kTimestampMicros);
+      return millis
+                 ? Named("int64", "io.debezium.time.Timestamp", Conversion::kTimestampMillis)
+                 : Named("int64", "io.debezium.time.MicroTimestamp", Conversion::kTimestampMicros);
     case TypeKind::kTimeTz:
       return Named("string", "io.debezium.time.ZonedTime", Conversion::kZonedTime);
     default: {  // kTimestampTz
@@ -81,12 +89,17 @@ FieldType MapBuiltin(const BuiltinType* builtin, uint32_t oid, int32_t type_modi
                      const DebeziumOptions& options) {
   if (builtin == nullptr) return Named("string", "", Conversion::kString);
   switch (builtin->kind) {
-    case TypeKind::kBool: return Named("boolean", "", Conversion::kBool);
-    case TypeKind::kInt2: return Named("int16", "", Conversion::kInt);
-    case TypeKind::kInt4: return Named("int32", "", Conversion::kInt);
+    case TypeKind::kBool:
+      return Named("boolean", "", Conversion::kBool);
+    case TypeKind::kInt2:
+      return Named("int16", "", Conversion::kInt);
+    case TypeKind::kInt4:
+      return Named("int32", "", Conversion::kInt);
     case TypeKind::kInt8:
-    case TypeKind::kUint32: return Named("int64", "", Conversion::kInt);
-    case TypeKind::kFloat: return Named(oid == 700 ? "float" : "double", "", Conversion::kFloat);
+    case TypeKind::kUint32:
+      return Named("int64", "", Conversion::kInt);
+    case TypeKind::kFloat:
+      return Named(oid == 700 ? "float" : "double", "", Conversion::kFloat);
     case TypeKind::kNumeric: {
       // numeric(p,s): atttypmod is ((p << 16) | s) + 4; -1 for unconstrained numeric.
       if (type_modifier < 4) return Decimal(options, std::nullopt, 0, false);
@@ -95,15 +108,20 @@ FieldType MapBuiltin(const BuiltinType* builtin, uint32_t oid, int32_t type_modi
       const int scale = (t & 0x400) != 0 ? (t & 0x7ff) - 0x800 : (t & 0x7ff);
       return Decimal(options, (t >> 16) & 0xffff, scale, true);
     }
-    case TypeKind::kMoney: return Decimal(options, std::nullopt, 2, true);  // money.fraction.digits
-    case TypeKind::kBytea: return Named("bytes", "", Conversion::kBytes);
-    case TypeKind::kUuid: return Named("string", "io.debezium.data.Uuid", Conversion::kUuid);
-    case TypeKind::kJson: return Named("string", "io.debezium.data.Json", Conversion::kString);
+    case TypeKind::kMoney:
+      return Decimal(options, std::nullopt, 2, true);  // money.fraction.digits
+    case TypeKind::kBytea:
+      return Named("bytes", "", Conversion::kBytes);
+    case TypeKind::kUuid:
+      return Named("string", "io.debezium.data.Uuid", Conversion::kUuid);
+    case TypeKind::kJson:
+      return Named("string", "io.debezium.data.Json", Conversion::kString);
     case TypeKind::kDate:
     case TypeKind::kTime:
     case TypeKind::kTimeTz:
     case TypeKind::kTimestamp:
-    case TypeKind::kTimestampTz: return Temporal(builtin->kind, type_modifier, options);
+    case TypeKind::kTimestampTz:
+      return Temporal(builtin->kind, type_modifier, options);
     case TypeKind::kInterval:
       return Named("int64", "io.debezium.time.MicroDuration", Conversion::kMicroDuration);
     case TypeKind::kArray: {
@@ -112,7 +130,8 @@ FieldType MapBuiltin(const BuiltinType* builtin, uint32_t oid, int32_t type_modi
           FindBuiltinType(builtin->elem_oid), builtin->elem_oid, type_modifier, options));
       return t;
     }
-    default: return Named("string", "", Conversion::kString);  // text, inet, macaddr, xml, ...
+    default:
+      return Named("string", "", Conversion::kString);  // text, inet, macaddr, xml, ...
   }
 }
 
@@ -135,8 +154,8 @@ void AppendZonedTimestamp(const Timestamp& ts, int fraction_digits, std::string*
   out->push_back('"');
   AppendIsoDate(FloorDiv(ts.micros, kMicrosPerDay), out);
   out->push_back('T');
-  AppendTimeOfDay(ts.micros - FloorDiv(ts.micros, kMicrosPerDay) * kMicrosPerDay,
-                  fraction_digits, out);
+  AppendTimeOfDay(ts.micros - FloorDiv(ts.micros, kMicrosPerDay) * kMicrosPerDay, fraction_digits,
+                  out);
   out->append("Z\"");
 }
 
@@ -238,7 +257,8 @@ void AppendFieldSchema(const FieldType& type, std::string_view field, bool optio
   absl::StrAppend(out, ",\"optional\":", optional ? "true" : "false");
   if (!type.name.empty()) absl::StrAppend(out, ",\"name\":\"", Sv(type.name), "\",\"version\":1");
   if (!type.parameters.empty()) absl::StrAppend(out, ",\"parameters\":", type.parameters);
-  if (type.conversion == Conversion::kVariableDecimal) out->append(",\"doc\":\"Variable scaled decimal\"");
+  if (type.conversion == Conversion::kVariableDecimal)
+    out->append(",\"doc\":\"Variable scaled decimal\"");
   if (default_json) absl::StrAppend(out, ",\"default\":", *default_json);
   if (!field.empty()) {
     out->append(",\"field\":");
@@ -278,14 +298,15 @@ void AppendFieldValue(const FieldType& type, const Value& value, std::string* ou
       if (d.infinity == Infinity::kFinite) {
         absl::StrAppend(out, d.days);
       } else {
-        absl::StrAppend(out, d.infinity == Infinity::kPositive ? std::numeric_limits<int32_t>::max()
-                                                               : std::numeric_limits<int32_t>::min());
+        absl::StrAppend(out, d.infinity == Infinity::kPositive
+                                 ? std::numeric_limits<int32_t>::max()
+                                 : std::numeric_limits<int32_t>::min());
       }
       return;
     }
     case ValueKind::kTime:
       absl::StrAppend(out, type.conversion == Conversion::kTimeMillis ? value.time_value() / 1000
-                                                                       : value.time_value());
+                                                                      : value.time_value());
       return;
     case ValueKind::kTimeTz:
       AppendZonedTime(value.timetz_value(), out);
@@ -300,12 +321,13 @@ void AppendFieldValue(const FieldType& type, const Value& value, std::string* ou
     case ValueKind::kInterval: {
       const Interval i = value.interval_value();
       if (i.infinity != Infinity::kFinite) {
-        absl::StrAppend(out, i.infinity == Infinity::kPositive ? std::numeric_limits<int64_t>::max()
-                                                               : std::numeric_limits<int64_t>::min());
+        absl::StrAppend(out, i.infinity == Infinity::kPositive
+                                 ? std::numeric_limits<int64_t>::max()
+                                 : std::numeric_limits<int64_t>::min());
         return;
       }
-      absl::StrAppend(out, int64_t{i.months} * kMicrosPerMonth + int64_t{i.days} * kMicrosPerDay +
-                               i.micros);
+      absl::StrAppend(
+          out, int64_t{i.months} * kMicrosPerMonth + int64_t{i.days} * kMicrosPerDay + i.micros);
       return;
     }
     case ValueKind::kArray:

@@ -26,23 +26,23 @@ enum class Conversion : uint8_t {
   kVariableDecimal,  // {"scale":…,"value":…} at the value's own scale
   kDecimalString,
   kDecimalDouble,
-  kString,           // the value's text (text, json, enums, inet, ...)
-  kBytes,            // base64
+  kString,  // the value's text (text, json, enums, inet, ...)
+  kBytes,   // base64
   kUuid,
   kDays,
   kTimeMillis,
   kTimeMicros,
   kTimestampMillis,
   kTimestampMicros,
-  kZonedTime,        // "HH:MM:SS[.f]Z" in UTC
-  kZonedTimestamp,   // "YYYY-MM-DDTHH:MM:SS.ffffffZ", `scale` fraction digits
-  kMicroDuration,    // an interval in microseconds, a month being 30.4375 days
+  kZonedTime,       // "HH:MM:SS[.f]Z" in UTC
+  kZonedTimestamp,  // "YYYY-MM-DDTHH:MM:SS.ffffffZ", `scale` fraction digits
+  kMicroDuration,   // an interval in microseconds, a month being 30.4375 days
   kArray,
 };
 
 struct FieldType {
-  std::string_view type;  // Connect schema type: "int32", "string", "struct", ...
-  std::string_view name;  // logical type name, empty for none
+  std::string_view type;   // Connect schema type: "int32", "string", "struct", ...
+  std::string_view name;   // logical type name, empty for none
   std::string parameters;  // JSON object text, empty for none
   Conversion conversion = Conversion::kString;
   int scale = 0;

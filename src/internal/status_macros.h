@@ -6,10 +6,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define PGCDC_RETURN_IF_ERROR(expr)                         \
-  do {                                                      \
-    if (::absl::Status _pgcdc_st = (expr); !_pgcdc_st.ok()) \
-      return _pgcdc_st;                                     \
+#define PGCDC_RETURN_IF_ERROR(expr)                                           \
+  do {                                                                        \
+    if (::absl::Status _pgcdc_st = (expr); !_pgcdc_st.ok()) return _pgcdc_st; \
   } while (false)
 
 #define PGCDC_CONCAT_INNER(a, b) a##b

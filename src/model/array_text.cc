@@ -27,8 +27,7 @@ bool IsNullLiteral(std::string_view raw) {
 
 class ArrayParser {
  public:
-  ArrayParser(std::string_view text, const BuiltinType& element_type,
-              ArrayElementDecoder decode)
+  ArrayParser(std::string_view text, const BuiltinType& element_type, ArrayElementDecoder decode)
       : text_(text), element_type_(element_type), decode_(decode) {}
 
   bool Parse(const ValueWriter& out) {

@@ -278,8 +278,7 @@ absl::Status ChangeAssembler::Append(std::unique_ptr<ChangeData> change,
 }
 
 absl::Status ChangeAssembler::BuildChanges(const PgoutputMessage& message, uint64_t lsn,
-                                           std::optional<uint32_t> stream_xid,
-                                           BuiltChanges* out) {
+                                           std::optional<uint32_t> stream_xid, BuiltChanges* out) {
   if (const auto* m = std::get_if<Insert>(&message)) {
     PGCDC_ASSIGN_OR_RETURN(auto change, BuildRowChange(*m, lsn, stream_xid));
     out->push_back(std::move(change));
@@ -325,9 +324,12 @@ absl::StatusOr<std::unique_ptr<ChangeData>> ChangeAssembler::BuildRowChange(
   const std::shared_ptr<const RelationInfo>* relation =
       relations_.Find(message.relation_id, stream_xid);
   if (relation == nullptr) {
-    return absl::DataLossError(absl::StrCat(
-        "pgoutput ", kInsert ? "Insert" : kUpdate ? "Update" : "Delete", " for relation ",
-        message.relation_id, " that no Relation message described"));
+    return absl::DataLossError(absl::StrCat("pgoutput ",
+                                            kInsert   ? "Insert"
+                                            : kUpdate ? "Update"
+                                                      : "Delete",
+                                            " for relation ", message.relation_id,
+                                            " that no Relation message described"));
   }
   const RelationInfo& info = **relation;
   auto change = NewChange(kInsert   ? Operation::kInsert
@@ -351,8 +353,7 @@ absl::StatusOr<std::unique_ptr<ChangeData>> ChangeAssembler::BuildRowChange(
     if (message.old_kind != OldTupleKind::kNone) {
       const bool key_only = message.old_kind == OldTupleKind::kKey;
       change->old_row_kind = key_only ? OldRowKind::kKey : OldRowKind::kFull;
-      PGCDC_ASSIGN_OR_RETURN(old_row,
-                             BuildRow(info, message.old_tuple, key_only, change.get()));
+      PGCDC_ASSIGN_OR_RETURN(old_row, BuildRow(info, message.old_tuple, key_only, change.get()));
       change->old_first = old_row.first;
       change->old_size = old_row.size;
     }
@@ -469,8 +470,8 @@ FrameStore ChangeAssembler::TakeStream(uint32_t xid) {
   return frames;
 }
 
-void ChangeAssembler::StartReplay(const CommitPosition& position, FrameStore frames,
-                                  bool streamed, Overlay overlay) {
+void ChangeAssembler::StartReplay(const CommitPosition& position, FrameStore frames, bool streamed,
+                                  Overlay overlay) {
   replay_ = std::make_unique<Replay>();
   replay_->position = position;
   replay_->frames = std::move(frames);

@@ -49,7 +49,7 @@ struct CommitPosition {
   uint32_t xid = 0;
   uint64_t commit_lsn = 0;
   uint64_t end_lsn = 0;
-  int64_t commit_time_us = 0;  // Unix epoch
+  int64_t commit_time_us = 0;              // Unix epoch
   std::shared_ptr<const std::string> gid;  // null unless delivered at PREPARE
 };
 
@@ -71,8 +71,8 @@ using BuiltChanges = absl::InlinedVector<std::unique_ptr<ChangeData>, 1>;
 struct PendingTransaction {
   CommitPosition position;
   std::deque<Change> changes;
-  size_t bytes = 0;         // ByteSize() of `changes`
-  uint32_t delivered = 0;   // changes handed out before the Commit arrived
+  size_t bytes = 0;        // ByteSize() of `changes`
+  uint32_t delivered = 0;  // changes handed out before the Commit arrived
 };
 
 class ChangeAssembler {
@@ -150,8 +150,7 @@ class ChangeAssembler {
   absl::Status HandleBeginPrepare(const BeginPrepare& begin);
   absl::Status HandlePrepare(const Prepare& prepare, bool streamed, std::deque<Change>* ready);
   absl::Status HandleCommitPrepared(const CommitPrepared& commit, std::deque<Change>* ready);
-  absl::Status HandleRollbackPrepared(const RollbackPrepared& rollback,
-                                      std::deque<Change>* ready);
+  absl::Status HandleRollbackPrepared(const RollbackPrepared& rollback, std::deque<Change>* ready);
   // PreparedDelivery::kAtPrepare.
   bool at_prepare() const { return prepared_delivery_ == PreparedDelivery::kAtPrepare; }
   absl::Status DeliverPrepared(const Prepare& prepare, std::deque<Change>* ready);
@@ -171,8 +170,7 @@ class ChangeAssembler {
 
   // Decodes a row, truncate or transactional message into changes (without positions).
   absl::Status BuildChanges(const PgoutputMessage& message, uint64_t lsn,
-                            std::optional<uint32_t> stream_xid,
-                            BuiltChanges* out);
+                            std::optional<uint32_t> stream_xid, BuiltChanges* out);
   template <typename RowMessage>
   absl::StatusOr<std::unique_ptr<ChangeData>> BuildRowChange(const RowMessage& message,
                                                              uint64_t lsn,

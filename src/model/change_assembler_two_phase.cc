@@ -64,8 +64,7 @@ absl::Status ChangeAssembler::HandlePrepare(const Prepare& prepare, bool streame
   return LimitMemory();
 }
 
-absl::Status ChangeAssembler::DeliverPrepared(const Prepare& prepare,
-                                              std::deque<Change>* ready) {
+absl::Status ChangeAssembler::DeliverPrepared(const Prepare& prepare, std::deque<Change>* ready) {
   if (!open_ || !open_->position.gid || open_->position.xid != prepare.xid ||
       open_->position.commit_lsn != prepare.prepare_lsn) {
     return absl::DataLossError("pgoutput Prepare without its Begin Prepare");
@@ -87,8 +86,8 @@ absl::Status ChangeAssembler::ReplayStreamPrepared(const Prepare& prepare) {
   FrameStore frames = TakeStream(prepare.xid);
   // The schema the transaction described stays its own until its outcome: the server
   // keeps it as sent for that xid only (pgoutput merges it at a commit).
-  StartReplay({prepare.xid, prepare.prepare_lsn, prepare.end_lsn,
-               UnixMicros(prepare.prepare_time), SharedGid(prepare.gid)},
+  StartReplay({prepare.xid, prepare.prepare_lsn, prepare.end_lsn, UnixMicros(prepare.prepare_time),
+               SharedGid(prepare.gid)},
               std::move(frames), /*streamed=*/true, Overlay::kKeep);
   return absl::OkStatus();
 }
@@ -114,15 +113,16 @@ absl::Status ChangeAssembler::HandleCommitPrepared(const CommitPrepared& commit,
     // alone once the slot is past it.
     relations_.CommitStream(commit.xid);
     DeliverOutcome(Operation::kCommitPrepared,
-                   {commit.xid, commit.commit_lsn, commit.end_lsn,
-                    UnixMicros(commit.commit_time), SharedGid(commit.gid)},
+                   {commit.xid, commit.commit_lsn, commit.end_lsn, UnixMicros(commit.commit_time),
+                    SharedGid(commit.gid)},
                    ready);
     return absl::OkStatus();
   }
   auto it = prepared_.find(commit.gid);
   if (it == prepared_.end()) {
     return absl::DataLossError(absl::StrCat(
-        "COMMIT PREPARED of \"", commit.gid, "\" arrived but its PREPARE was not received: "
+        "COMMIT PREPARED of \"", commit.gid,
+        "\" arrived but its PREPARE was not received: "
         "the slot was confirmed past the PREPARE by another consumer, by one that delivers "
         "prepared transactions at PREPARE (deliver_prepared), or without two_phase"));
   }
@@ -131,10 +131,9 @@ absl::Status ChangeAssembler::HandleCommitPrepared(const CommitPrepared& commit,
   const bool streamed = it->second.streamed;
   committed_holds_.emplace_back(commit.end_lsn, it->second.prepare_lsn);
   // Delivered as committed: no gid (Change::gid() marks changes not committed yet).
-  StartReplay({it->second.xid, commit.commit_lsn, commit.end_lsn,
-               UnixMicros(commit.commit_time), /*gid=*/nullptr},
-              std::move(it->second.frames), streamed,
-              streamed ? Overlay::kCommit : Overlay::kDrop);
+  StartReplay({it->second.xid, commit.commit_lsn, commit.end_lsn, UnixMicros(commit.commit_time),
+               /*gid=*/nullptr},
+              std::move(it->second.frames), streamed, streamed ? Overlay::kCommit : Overlay::kDrop);
   prepared_.erase(it);
   return absl::OkStatus();
 }
@@ -181,10 +180,9 @@ std::optional<uint64_t> ChangeAssembler::hold_lsn() const {
 }
 
 void ChangeAssembler::ReleaseHolds(uint64_t acked) {
-  committed_holds_.erase(
-      std::remove_if(committed_holds_.begin(), committed_holds_.end(),
-                     [acked](const auto& hold) { return hold.first <= acked; }),
-      committed_holds_.end());
+  committed_holds_.erase(std::remove_if(committed_holds_.begin(), committed_holds_.end(),
+                                        [acked](const auto& hold) { return hold.first <= acked; }),
+                         committed_holds_.end());
 }
 
 }  // namespace pgcdc::internal

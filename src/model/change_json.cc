@@ -125,8 +125,8 @@ void AppendUuid(std::string_view bytes, std::string* out) {
     AppendQuoted(hex, out);
     return;
   }
-  absl::StrAppend(out, "\"", hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4),
-                  "-", hex.substr(16, 4), "-", hex.substr(20), "\"");
+  absl::StrAppend(out, "\"", hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
+                  hex.substr(16, 4), "-", hex.substr(20), "\"");
 }
 
 // A json/jsonb document, inlined. The json type keeps its input text verbatim, line
@@ -210,9 +210,8 @@ std::string_view OldKindJson(OldRowKind kind) {
 
 void AppendPositions(const Change& change, std::string* out) {
   absl::StrAppend(out, ",\"lsn\":\"", change.lsn().ToString(), "\",\"commit_lsn\":\"",
-                  change.commit_lsn().ToString(), "\",\"end_lsn\":\"",
-                  change.end_lsn().ToString(), "\",\"xid\":", change.xid(),
-                  ",\"commit_time\":");
+                  change.commit_lsn().ToString(), "\",\"end_lsn\":\"", change.end_lsn().ToString(),
+                  "\",\"xid\":", change.xid(), ",\"commit_time\":");
   if (change.commit_time_us() == 0) {
     out->append("null");
   } else {
@@ -238,8 +237,7 @@ void AppendMessageFields(const Change& message, std::string* out) {
     absl::StrAppend(out, "{\"base64\":\"", absl::Base64Escape(Sv(message.message_content())),
                     "\"}");
   }
-  absl::StrAppend(out, ",\"transactional\":",
-                  message.message_transactional() ? "true" : "false");
+  absl::StrAppend(out, ",\"transactional\":", message.message_transactional() ? "true" : "false");
 }
 
 }  // namespace
@@ -311,8 +309,7 @@ void AppendValueJson(const Value& value, std::string* out) {
     case ValueKind::kMacaddr:
       return AppendJsonString(value.data(), out);
     case ValueKind::kBytes:  // PostgreSQL's hex form, "\x0aff", as a JSON string
-      return absl::StrAppend(out, "\"\\\\x", absl::BytesToHexString(Sv(value.bytes_value())),
-                             "\"");
+      return absl::StrAppend(out, "\"\\\\x", absl::BytesToHexString(Sv(value.bytes_value())), "\"");
     case ValueKind::kDate:
       return AppendDate(value.date_value(), out);
     case ValueKind::kTime:
@@ -367,9 +364,9 @@ void AppendChangeJson(const Change& change, std::string* out) {
   AppendPositions(change, out);
   if (op == Operation::kMessage) AppendMessageFields(change, out);
   if (op == Operation::kTruncate) {
-    absl::StrAppend(out, ",\"cascade\":", change.truncate_cascade() ? "true" : "false",
-                    ",\"restart_identity\":",
-                    change.truncate_restart_identity() ? "true" : "false");
+    absl::StrAppend(
+        out, ",\"cascade\":", change.truncate_cascade() ? "true" : "false",
+        ",\"restart_identity\":", change.truncate_restart_identity() ? "true" : "false");
   }
   out->push_back('}');
 }

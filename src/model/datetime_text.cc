@@ -102,8 +102,8 @@ bool ParseYmd(Cursor& c, bool bc, int64_t* days) {
   int64_t year = 0;
   int month = 0;
   int day = 0;
-  if (c.Number(7, &year) < 4 || !c.Consume('-') || !c.FixedDigits(2, &month) ||
-      !c.Consume('-') || !c.FixedDigits(2, &day)) {
+  if (c.Number(7, &year) < 4 || !c.Consume('-') || !c.FixedDigits(2, &month) || !c.Consume('-') ||
+      !c.FixedDigits(2, &day)) {
     return false;
   }
   if (year == 0) return false;  // no year 0 in PostgreSQL's BC/AD numbering
@@ -257,8 +257,7 @@ bool ParseTimeTzText(std::string_view text, TimeTz* out) {
   return true;
 }
 
-bool ParseTimestampText(std::string_view text, bool with_zone, Timestamp* out,
-                        bool* out_of_range) {
+bool ParseTimestampText(std::string_view text, bool with_zone, Timestamp* out, bool* out_of_range) {
   Infinity infinity = Infinity::kFinite;
   int64_t micros = 0;
   if (!ParseInfinity(text, &infinity)) {

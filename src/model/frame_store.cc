@@ -104,9 +104,9 @@ absl::Status FrameStore::Spill(const std::string& dir) {
   std::string path = dir + "/pgcdc-spill-XXXXXX";
   fd_ = mkstemp(path.data());
   if (fd_ < 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot create a spill file for a large transaction in ", dir, ": ",
-        std::strerror(errno), "; set spill_dir to a writable directory"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create a spill file for a large transaction in ", dir, ": ",
+                     std::strerror(errno), "; set spill_dir to a writable directory"));
   }
   // Unlinked at once: the file lives as long as the descriptor, even after a crash.
   unlink(path.c_str());
@@ -183,8 +183,8 @@ absl::Status FrameStore::Reader::FillFromFile(size_t need) {
   buffer_start_ = offset_;
   size_t done = 0;
   while (done < n) {
-    const ssize_t r = pread(store_->fd_, buffer_.data() + done, n - done,
-                            static_cast<off_t>(offset_ + done));
+    const ssize_t r =
+        pread(store_->fd_, buffer_.data() + done, n - done, static_cast<off_t>(offset_ + done));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return Errno("reading", "a spill file");
     done += static_cast<size_t>(r);

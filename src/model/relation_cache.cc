@@ -33,8 +33,7 @@ void RelationCache::Apply(const Type& type, std::optional<uint32_t> stream_xid) 
   LayerFor(stream_xid).types[type.type_oid] = decode_oid;
 }
 
-absl::Status RelationCache::Apply(const Relation& relation,
-                                  std::optional<uint32_t> stream_xid) {
+absl::Status RelationCache::Apply(const Relation& relation, std::optional<uint32_t> stream_xid) {
   auto info = std::make_shared<RelationInfo>();
   info->oid = relation.relation_id;
   info->schema = relation.nspname.empty() ? "pg_catalog" : relation.nspname;
@@ -42,8 +41,15 @@ absl::Status RelationCache::Apply(const Relation& relation,
   info->replica_identity = relation.replica_identity;
   info->columns.reserve(relation.columns.size());
   for (const RelationColumn& c : relation.columns) {
-    info->columns.push_back(
-        {c.name, c.type_oid, DecodeOid(c.type_oid, stream_xid), c.is_key(), c.type_modifier, false, false, std::nullopt, {}});
+    info->columns.push_back({c.name,
+                             c.type_oid,
+                             DecodeOid(c.type_oid, stream_xid),
+                             c.is_key(),
+                             c.type_modifier,
+                             false,
+                             false,
+                             std::nullopt,
+                             {}});
   }
   if (describer_) {
     if (absl::Status s = describer_(*info); !s.ok()) return s;

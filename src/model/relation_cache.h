@@ -31,7 +31,7 @@ struct RelationInfo {
     bool not_null = false;
     bool primary_key = false;
     std::optional<std::string> default_expression;  // pg_get_expr of its default
-    std::vector<std::string> enum_labels;          // in sort order, for an enum type
+    std::vector<std::string> enum_labels;           // in sort order, for an enum type
   };
   uint32_t oid = 0;
   std::string schema;

@@ -20,14 +20,14 @@ absl::Status DecodeColumn(const RelationInfo& relation, const RelationInfo::Colu
     case TupleColumn::Kind::kText:
       break;
     case TupleColumn::Kind::kBinary:
-      return absl::DataLossError(absl::StrCat(
-          "column \"", meta.name, "\" of ", relation.schema, ".", relation.table,
-          " arrived in binary format, which pgcdc did not request"));
+      return absl::DataLossError(
+          absl::StrCat("column \"", meta.name, "\" of ", relation.schema, ".", relation.table,
+                       " arrived in binary format, which pgcdc did not request"));
   }
   absl::Status status = DecodeTextValue(meta.decode_oid, column.data, value);
   if (!status.ok()) {
-    return absl::DataLossError(absl::StrCat("column \"", meta.name, "\" of ", relation.schema,
-                                            ".", relation.table, ": ", status.message()));
+    return absl::DataLossError(absl::StrCat("column \"", meta.name, "\" of ", relation.schema, ".",
+                                            relation.table, ": ", status.message()));
   }
   return status;
 }
@@ -38,9 +38,9 @@ absl::StatusOr<RowSlots> BuildRow(const RelationInfo& relation, const TupleData&
                                   bool key_only, ChangeData* data) {
   const size_t count = tuple.columns.size();
   if (count != relation.columns.size()) {
-    return absl::DataLossError(absl::StrCat(
-        "a row of ", relation.schema, ".", relation.table, " has ", count,
-        " columns but its Relation message described ", relation.columns.size()));
+    return absl::DataLossError(
+        absl::StrCat("a row of ", relation.schema, ".", relation.table, " has ", count,
+                     " columns but its Relation message described ", relation.columns.size()));
   }
   size_t kept = count;
   if (key_only) {
@@ -55,8 +55,7 @@ absl::StatusOr<RowSlots> BuildRow(const RelationInfo& relation, const TupleData&
     const RelationInfo::Column& meta = relation.columns[i];
     if (key_only && !meta.key) continue;
     data->values[next].column = static_cast<uint16_t>(i);
-    PGCDC_RETURN_IF_ERROR(
-        DecodeColumn(relation, meta, tuple.columns[i], ValueWriter(data, next)));
+    PGCDC_RETURN_IF_ERROR(DecodeColumn(relation, meta, tuple.columns[i], ValueWriter(data, next)));
     ++next;
   }
   return row;

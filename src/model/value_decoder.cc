@@ -101,8 +101,7 @@ bool DecodeNumbers(const BuiltinType& type, std::string_view text, const ValueWr
 
 bool DecodeDateTime(const BuiltinType& type, std::string_view text, const ValueWriter& out) {
   switch (type.kind) {
-    case TypeKind::kDate:
-    {
+    case TypeKind::kDate: {
       Date date;
       if (!ParseDateText(text, &date)) return false;
       out.SetDate(date);
@@ -114,8 +113,7 @@ bool DecodeDateTime(const BuiltinType& type, std::string_view text, const ValueW
       out.SetTime(micros);
       return true;
     }
-    case TypeKind::kTimeTz:
-    {
+    case TypeKind::kTimeTz: {
       TimeTz time;
       if (!ParseTimeTzText(text, &time)) return false;
       out.SetTimeTz(time);
@@ -178,8 +176,7 @@ bool DecodeWithType(const BuiltinType& type, std::string_view text, const ValueW
       return DecodeMacaddr(text, 8, out);
     case TypeKind::kArray:
       // Every array's element type is in the table (see builtin_types.cc).
-      return ParseArrayText(text, *FindBuiltinType(type.elem_oid), &DecodeWithType,
-                            out);
+      return ParseArrayText(text, *FindBuiltinType(type.elem_oid), &DecodeWithType, out);
   }
   return false;
 }
@@ -188,16 +185,14 @@ bool DecodeWithType(const BuiltinType& type, std::string_view text, const ValueW
 absl::string_view ToAbsl(std::string_view text) { return {text.data(), text.size()}; }
 
 // Out of line: building the message is the cold path.
-ABSL_ATTRIBUTE_NOINLINE absl::Status DecodeError(const BuiltinType& type,
-                                                 std::string_view text) {
+ABSL_ATTRIBUTE_NOINLINE absl::Status DecodeError(const BuiltinType& type, std::string_view text) {
   if (text.size() <= kMaxQuotedValue) {
     return absl::DataLossError(absl::StrCat("cannot decode ", ToAbsl(type.name), " value \"",
                                             absl::CHexEscape(ToAbsl(text)), "\""));
   }
-  return absl::DataLossError(absl::StrCat(
-      "cannot decode ", ToAbsl(type.name), " value \"",
-      absl::CHexEscape(ToAbsl(text.substr(0, kMaxQuotedValue))), "...\" (", text.size(),
-      " bytes)"));
+  return absl::DataLossError(absl::StrCat("cannot decode ", ToAbsl(type.name), " value \"",
+                                          absl::CHexEscape(ToAbsl(text.substr(0, kMaxQuotedValue))),
+                                          "...\" (", text.size(), " bytes)"));
 }
 
 }  // namespace

@@ -28,26 +28,46 @@ struct MessageInfo {
 // `messages` option (PG14), not a version.
 MessageInfo LookupMessage(char type) {
   switch (type) {
-    case 'B': return {"pgoutput Begin", 1};
-    case 'C': return {"pgoutput Commit", 1};
-    case 'O': return {"pgoutput Origin", 1};
-    case 'R': return {"pgoutput Relation", 1};
-    case 'Y': return {"pgoutput Type", 1};
-    case 'I': return {"pgoutput Insert", 1};
-    case 'U': return {"pgoutput Update", 1};
-    case 'D': return {"pgoutput Delete", 1};
-    case 'T': return {"pgoutput Truncate", 1};
-    case 'M': return {"pgoutput Message", 1};
-    case 'S': return {"pgoutput Stream Start", 2};
-    case 'E': return {"pgoutput Stream Stop", 2};
-    case 'c': return {"pgoutput Stream Commit", 2};
-    case 'A': return {"pgoutput Stream Abort", 2};
-    case 'b': return {"pgoutput Begin Prepare", 3};
-    case 'P': return {"pgoutput Prepare", 3};
-    case 'K': return {"pgoutput Commit Prepared", 3};
-    case 'r': return {"pgoutput Rollback Prepared", 3};
-    case 'p': return {"pgoutput Stream Prepare", 3};
-    default: return {};
+    case 'B':
+      return {"pgoutput Begin", 1};
+    case 'C':
+      return {"pgoutput Commit", 1};
+    case 'O':
+      return {"pgoutput Origin", 1};
+    case 'R':
+      return {"pgoutput Relation", 1};
+    case 'Y':
+      return {"pgoutput Type", 1};
+    case 'I':
+      return {"pgoutput Insert", 1};
+    case 'U':
+      return {"pgoutput Update", 1};
+    case 'D':
+      return {"pgoutput Delete", 1};
+    case 'T':
+      return {"pgoutput Truncate", 1};
+    case 'M':
+      return {"pgoutput Message", 1};
+    case 'S':
+      return {"pgoutput Stream Start", 2};
+    case 'E':
+      return {"pgoutput Stream Stop", 2};
+    case 'c':
+      return {"pgoutput Stream Commit", 2};
+    case 'A':
+      return {"pgoutput Stream Abort", 2};
+    case 'b':
+      return {"pgoutput Begin Prepare", 3};
+    case 'P':
+      return {"pgoutput Prepare", 3};
+    case 'K':
+      return {"pgoutput Commit Prepared", 3};
+    case 'r':
+      return {"pgoutput Rollback Prepared", 3};
+    case 'p':
+      return {"pgoutput Stream Prepare", 3};
+    default:
+      return {};
   }
 }
 
@@ -71,8 +91,8 @@ absl::Status ExpectTag(const WireReader& r, size_t at, uint8_t tag, char want,
                        std::string_view what) {
   if (!r.ok()) return r.status();
   if (tag == static_cast<uint8_t>(want)) return absl::OkStatus();
-  return r.MalformedAt(at, absl::StrFormat("expected %s marker '%c', got %s", what, want,
-                                           DescribeByte(tag)));
+  return r.MalformedAt(
+      at, absl::StrFormat("expected %s marker '%c', got %s", what, want, DescribeByte(tag)));
 }
 
 absl::Status DecodeColumn(WireReader& r, int index, TupleColumn& col) {
@@ -90,8 +110,8 @@ absl::Status DecodeColumn(WireReader& r, int index, TupleColumn& col) {
       const int32_t len = r.ReadI32();
       // The server writes -1 only as the 'n' kind; a negative length here is garbage.
       if (len < 0) {
-        return r.MalformedAt(len_at, absl::StrFormat("column %d has negative length %d",
-                                                     index + 1, len));
+        return r.MalformedAt(len_at,
+                             absl::StrFormat("column %d has negative length %d", index + 1, len));
       }
       col.data = r.ReadBytes(static_cast<size_t>(len));
       return absl::OkStatus();
@@ -340,25 +360,44 @@ absl::StatusOr<PgoutputMessage> DecodeBody(WireReader& r, char type, int proto_v
                                            bool in_stream) {
   using M = PgoutputMessage;
   switch (type) {
-    case 'B': return Finish<Begin, M>(r, DecodeBegin(r));
-    case 'C': return Finish<Commit, M>(r, DecodeCommit(r));
-    case 'O': return Finish<Origin, M>(r, DecodeOrigin(r));
-    case 'R': return Finish<Relation, M>(r, DecodeRelation(r, in_stream));
-    case 'Y': return Finish<Type, M>(r, DecodeType(r, in_stream));
-    case 'I': return Finish<Insert, M>(r, DecodeInsert(r, in_stream));
-    case 'U': return Finish<Update, M>(r, DecodeUpdate(r, in_stream));
-    case 'D': return Finish<Delete, M>(r, DecodeDelete(r, in_stream));
-    case 'T': return Finish<Truncate, M>(r, DecodeTruncate(r, in_stream));
-    case 'M': return Finish<LogicalMessage, M>(r, DecodeMessage(r, in_stream));
-    case 'S': return Finish<StreamStart, M>(r, DecodeStreamStart(r));
-    case 'E': return Finish<StreamStop, M>(r, StreamStop{});
-    case 'c': return Finish<StreamCommit, M>(r, DecodeStreamCommit(r));
-    case 'A': return Finish<StreamAbort, M>(r, DecodeStreamAbort(r, proto_version));
-    case 'b': return Finish<BeginPrepare, M>(r, DecodeBeginPrepare(r));
-    case 'P': return Finish<Prepare, M>(r, DecodePrepare<Prepare>(r));
-    case 'K': return Finish<CommitPrepared, M>(r, DecodeCommitPrepared(r));
-    case 'r': return Finish<RollbackPrepared, M>(r, DecodeRollbackPrepared(r));
-    case 'p': return Finish<StreamPrepare, M>(r, DecodePrepare<StreamPrepare>(r));
+    case 'B':
+      return Finish<Begin, M>(r, DecodeBegin(r));
+    case 'C':
+      return Finish<Commit, M>(r, DecodeCommit(r));
+    case 'O':
+      return Finish<Origin, M>(r, DecodeOrigin(r));
+    case 'R':
+      return Finish<Relation, M>(r, DecodeRelation(r, in_stream));
+    case 'Y':
+      return Finish<Type, M>(r, DecodeType(r, in_stream));
+    case 'I':
+      return Finish<Insert, M>(r, DecodeInsert(r, in_stream));
+    case 'U':
+      return Finish<Update, M>(r, DecodeUpdate(r, in_stream));
+    case 'D':
+      return Finish<Delete, M>(r, DecodeDelete(r, in_stream));
+    case 'T':
+      return Finish<Truncate, M>(r, DecodeTruncate(r, in_stream));
+    case 'M':
+      return Finish<LogicalMessage, M>(r, DecodeMessage(r, in_stream));
+    case 'S':
+      return Finish<StreamStart, M>(r, DecodeStreamStart(r));
+    case 'E':
+      return Finish<StreamStop, M>(r, StreamStop{});
+    case 'c':
+      return Finish<StreamCommit, M>(r, DecodeStreamCommit(r));
+    case 'A':
+      return Finish<StreamAbort, M>(r, DecodeStreamAbort(r, proto_version));
+    case 'b':
+      return Finish<BeginPrepare, M>(r, DecodeBeginPrepare(r));
+    case 'P':
+      return Finish<Prepare, M>(r, DecodePrepare<Prepare>(r));
+    case 'K':
+      return Finish<CommitPrepared, M>(r, DecodeCommitPrepared(r));
+    case 'r':
+      return Finish<RollbackPrepared, M>(r, DecodeRollbackPrepared(r));
+    case 'p':
+      return Finish<StreamPrepare, M>(r, DecodePrepare<StreamPrepare>(r));
   }
   return absl::InternalError(absl::StrFormat("%s: no decoder", r.context()));
 }
@@ -398,9 +437,8 @@ char* PutU64(char* out, uint64_t v) {
 absl::StatusOr<PgoutputMessage> DecodePgoutput(std::string_view payload, int proto_version,
                                                bool in_stream) {
   if (proto_version < 1 || proto_version > kMaxProtoVersion) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("pgoutput: unsupported proto_version %d (want 1..%d)", proto_version,
-                        kMaxProtoVersion));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "pgoutput: unsupported proto_version %d (want 1..%d)", proto_version, kMaxProtoVersion));
   }
   if (payload.empty()) return absl::DataLossError("pgoutput: empty message");
   const char type = payload.front();

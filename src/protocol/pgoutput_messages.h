@@ -41,7 +41,7 @@ struct TupleData {
   std::vector<TupleColumn> columns;
 };
 
-struct Begin {  // 'B'
+struct Begin {                // 'B'
   WalPosition final_lsn = 0;  // = Commit.commit_lsn
   PgTimestamp commit_time = 0;
   uint32_t xid = 0;
@@ -67,7 +67,7 @@ struct RelationColumn {
   bool is_key() const { return (flags & 1) != 0; }
 };
 
-struct Relation {  // 'R'
+struct Relation {               // 'R'
   std::optional<uint32_t> xid;  // present only inside a stream block (v2+)
   uint32_t relation_id = 0;
   std::string nspname;  // "" means pg_catalog
@@ -188,8 +188,8 @@ struct StreamPrepare : Prepare {};  // 'p': same layout as Prepare
 
 using PgoutputMessage =
     std::variant<Begin, Commit, Origin, Relation, Type, Insert, Update, Delete, Truncate,
-                 LogicalMessage, StreamStart, StreamStop, StreamCommit, StreamAbort,
-                 BeginPrepare, Prepare, CommitPrepared, RollbackPrepared, StreamPrepare>;
+                 LogicalMessage, StreamStart, StreamStop, StreamCommit, StreamAbort, BeginPrepare,
+                 Prepare, CommitPrepared, RollbackPrepared, StreamPrepare>;
 
 // Replication-layer CopyData messages (server to client).
 struct XLogData {  // 'w'

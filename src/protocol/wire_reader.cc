@@ -41,14 +41,12 @@ absl::Status WireReader::status() const {
     case Error::kNone:
       return absl::OkStatus();
     case Error::kTruncated:
-      return absl::DataLossError(absl::StrCat(Prefix(context_), "truncated at byte ",
-                                              error_offset_, " (need ", error_need_,
-                                              ", have ", error_have_, ")"));
+      return absl::DataLossError(absl::StrCat(Prefix(context_), "truncated at byte ", error_offset_,
+                                              " (need ", error_need_, ", have ", error_have_, ")"));
     case Error::kUnterminatedString:
-      return absl::DataLossError(absl::StrCat(Prefix(context_),
-                                              "unterminated string at byte ", error_offset_,
-                                              " (no NUL in the remaining ", error_have_,
-                                              " bytes)"));
+      return absl::DataLossError(absl::StrCat(Prefix(context_), "unterminated string at byte ",
+                                              error_offset_, " (no NUL in the remaining ",
+                                              error_have_, " bytes)"));
   }
   return absl::InternalError("WireReader: corrupt error state");
 }

@@ -27,12 +27,24 @@ bool Unescape(std::string_view field, std::string* out) {
     if (i + 1 == field.size()) return false;
     const char e = field[++i];
     switch (e) {
-      case 'b': out->push_back('\b'); break;
-      case 'f': out->push_back('\f'); break;
-      case 'n': out->push_back('\n'); break;
-      case 'r': out->push_back('\r'); break;
-      case 't': out->push_back('\t'); break;
-      case 'v': out->push_back('\v'); break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'v':
+        out->push_back('\v');
+        break;
       case 'x': {
         int value = 0;
         int digits = 0;
@@ -50,8 +62,8 @@ bool Unescape(std::string_view field, std::string* out) {
       default:
         if (e >= '0' && e <= '7') {
           int value = e - '0';
-          for (int digits = 1; digits < 3 && i + 1 < field.size() && field[i + 1] >= '0' &&
-                               field[i + 1] <= '7';
+          for (int digits = 1;
+               digits < 3 && i + 1 < field.size() && field[i + 1] >= '0' && field[i + 1] <= '7';
                ++digits) {
             value = value * 8 + (field[++i] - '0');
           }

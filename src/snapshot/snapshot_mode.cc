@@ -21,8 +21,8 @@ absl::StatusOr<SnapshotMode> ParseSnapshotMode(std::string_view name) {
        {SnapshotMode::kNever, SnapshotMode::kInitial, SnapshotMode::kInitialOnly}) {
     if (name == SnapshotModeName(mode)) return mode;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "snapshot mode \"", internal::Sv(name), "\" is not one of never, initial, initial_only"));
+  return absl::InvalidArgumentError(absl::StrCat("snapshot mode \"", internal::Sv(name),
+                                                 "\" is not one of never, initial, initial_only"));
 }
 
 }  // namespace pgcdc

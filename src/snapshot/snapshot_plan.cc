@@ -45,7 +45,9 @@ std::string PublishedSql(const std::string& pubs, bool pg15) {
       "FROM pg_catalog.pg_publication_tables pt "
       "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
       "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename "
-      "WHERE pt.pubname IN (", pubs, ")), "
+      "WHERE pt.pubname IN (",
+      pubs,
+      ")), "
       "published AS (SELECT l.*, ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a "
       "WHERE a.attrelid = l.oid AND a.attnum > 0 AND NOT a.attisdropped AND "
       "a.attgenerated = '' AND (l.attnames IS NULL OR a.attname = ANY(l.attnames)) "
@@ -72,8 +74,9 @@ absl::Status ColumnListConflict(const std::string& table, const std::string& lis
       "table ", table, " has different column lists in the publications: ", lists,
       "; PostgreSQL cannot stream it (\"cannot use different column lists for table ... in "
       "different publications\"). Give the table the same column list in every publication "
-      "(ALTER PUBLICATION <name> DROP TABLE ", table, "; ALTER PUBLICATION <name> ADD TABLE ",
-      table, " (<columns>)), or stream these publications through separate slots"));
+      "(ALTER PUBLICATION <name> DROP TABLE ",
+      table, "; ALTER PUBLICATION <name> ADD TABLE ", table,
+      " (<columns>)), or stream these publications through separate slots"));
 }
 
 }  // namespace
@@ -125,9 +128,8 @@ absl::Status SnapshotReader::Plan(PgConnection& conn) {
   }
   if (!denied.empty()) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "the initial snapshot needs SELECT on the published tables ",
-        absl::StrJoin(denied, ", "), ": GRANT SELECT ON ", absl::StrJoin(denied, ", "),
-        " TO <the role in the DSN>"));
+        "the initial snapshot needs SELECT on the published tables ", absl::StrJoin(denied, ", "),
+        ": GRANT SELECT ON ", absl::StrJoin(denied, ", "), " TO <the role in the DSN>"));
   }
   if (relations.empty()) return absl::OkStatus();
   PGCDC_RETURN_IF_ERROR(LockTables(conn, relations));
@@ -148,14 +150,13 @@ absl::Status SnapshotReader::CheckColumnLists(PgConnection& conn) {
   for (const std::string& p : publications_) literals.push_back(conn.QuoteLiteral(p));
   if (conn.server_version() < 150000) return absl::OkStatus();  // no column lists
   PGCDC_ASSIGN_OR_RETURN(
-      QueryResult r,
-      conn.Query(absl::StrCat(
-          PublishedSql(absl::StrJoin(literals, ","), true),
-          "SELECT n.nspname, c.relname, string_agg(p.pubname || ' (' || "
-          "array_to_string(p.cols, ', ') || ')', ', ' ORDER BY p.pubname) "
-          "FROM published p JOIN pg_catalog.pg_class c ON c.oid = p.oid "
-          "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-          "GROUP BY 1, 2 HAVING count(DISTINCT p.cols) > 1 ORDER BY 1, 2 LIMIT 1")));
+      QueryResult r, conn.Query(absl::StrCat(
+                         PublishedSql(absl::StrJoin(literals, ","), true),
+                         "SELECT n.nspname, c.relname, string_agg(p.pubname || ' (' || "
+                         "array_to_string(p.cols, ', ') || ')', ', ' ORDER BY p.pubname) "
+                         "FROM published p JOIN pg_catalog.pg_class c ON c.oid = p.oid "
+                         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                         "GROUP BY 1, 2 HAVING count(DISTINCT p.cols) > 1 ORDER BY 1, 2 LIMIT 1")));
   if (r.rows.empty()) return absl::OkStatus();
   return ColumnListConflict(absl::StrCat(conn.QuoteIdentifier(r.rows[0][0].value_or("")), ".",
                                          conn.QuoteIdentifier(r.rows[0][1].value_or(""))),
@@ -194,12 +195,16 @@ absl::Status SnapshotReader::LoadColumns(PgConnection& conn, const std::string& 
           "LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND "
           "((c.relreplident = 'd' AND i.indisprimary) OR "
           "(c.relreplident = 'i' AND i.indisreplident)) "
-          "WHERE a.attrelid IN (", absl::StrJoin(oids, ","), ") AND a.attnum > 0 AND NOT "
+          "WHERE a.attrelid IN (",
+          absl::StrJoin(oids, ","),
+          ") AND a.attnum > 0 AND NOT "
           "a.attisdropped AND a.attgenerated = '' ",
           conn.server_version() < 150000
               ? ""
               : absl::StrCat("AND EXISTS (SELECT 1 FROM pg_catalog.pg_publication_tables pt "
-                             "WHERE pt.pubname IN (", pubs, ") AND pt.schemaname = n.nspname "
+                             "WHERE pt.pubname IN (",
+                             pubs,
+                             ") AND pt.schemaname = n.nspname "
                              "AND pt.tablename = c.relname AND a.attname = ANY(pt.attnames)) "),
           "ORDER BY a.attrelid, a.attnum")));
   std::vector<uint32_t> custom_types;
@@ -209,9 +214,15 @@ absl::Status SnapshotReader::LoadColumns(PgConnection& conn, const std::string& 
     for (auto& rel : *relations) {
       if (rel->oid != oid) continue;
       // OIDs below 10000 are built-in types, decoded by their own OID (as the stream).
-      rel->columns.push_back({row[1].value_or(""), type, type < 10000 ? type : 0,
+      rel->columns.push_back({row[1].value_or(""),
+                              type,
+                              type < 10000 ? type : 0,
                               row[3].value_or("f") == "t",
-                              static_cast<int32_t>(ToInt64(row[4], -1)), false, false, std::nullopt, {}});
+                              static_cast<int32_t>(ToInt64(row[4], -1)),
+                              false,
+                              false,
+                              std::nullopt,
+                              {}});
       if (type >= 10000) custom_types.push_back(type);
     }
   }
@@ -231,7 +242,9 @@ absl::Status SnapshotReader::ResolveCustomTypes(
       QueryResult types,
       conn.Query(absl::StrCat(
           "WITH RECURSIVE b(oid, base, depth) AS (SELECT oid, oid, 0 FROM pg_catalog.pg_type "
-          "WHERE oid IN (", absl::StrJoin(custom_types, ","), ") UNION ALL SELECT b.oid, "
+          "WHERE oid IN (",
+          absl::StrJoin(custom_types, ","),
+          ") UNION ALL SELECT b.oid, "
           "t.typbasetype, b.depth + 1 FROM b JOIN pg_catalog.pg_type t ON t.oid = b.base "
           "WHERE t.typtype = 'd' AND b.depth < 32) "
           "SELECT DISTINCT ON (b.oid) b.oid, t.typnamespace = 'pg_catalog'::regnamespace, "
@@ -264,7 +277,9 @@ absl::Status SnapshotReader::LoadLeaves(PgConnection& conn) {
       QueryResult r,
       conn.Query(absl::StrCat(
           "SELECT root.oid, n.nspname, c.relname, c.relkind, pg_catalog.pg_relation_size(c.oid) "
-          "FROM unnest(ARRAY[", absl::StrJoin(roots, ","), "]::oid[]) root(oid) "
+          "FROM unnest(ARRAY[",
+          absl::StrJoin(roots, ","),
+          "]::oid[]) root(oid) "
           "CROSS JOIN LATERAL pg_catalog.pg_partition_tree(root.oid) pt "
           "JOIN pg_catalog.pg_class c ON c.oid = pt.relid "
           "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -292,8 +307,7 @@ void SnapshotReader::PlanChunks() {
       AddChunks(i, -1, t.relkind, t.blocks, &index);
     } else {
       for (size_t leaf = 0; leaf < t.leaves.size(); ++leaf) {
-        AddChunks(i, static_cast<int>(leaf), t.leaves[leaf].relkind, t.leaves[leaf].blocks,
-                  &index);
+        AddChunks(i, static_cast<int>(leaf), t.leaves[leaf].relkind, t.leaves[leaf].blocks, &index);
       }
       // A partitioned table without partitions still gets its (empty) chunk, so that
       // it is reported done like any other table.
@@ -311,8 +325,7 @@ void SnapshotReader::AddChunks(size_t table, int leaf, char relkind, int64_t blo
     chunks_.push_back({table, (*index)++, leaf, -1, -1});
     return;
   }
-  const int64_t per_chunk =
-      std::max(kMinChunkBlocks, (blocks + readers_ * 4 - 1) / (readers_ * 4));
+  const int64_t per_chunk = std::max(kMinChunkBlocks, (blocks + readers_ * 4 - 1) / (readers_ * 4));
   for (int64_t first = 0; first < blocks; first += per_chunk) {
     // The last range is open: the table may have grown since its size was read
     // (rows there are invisible to the snapshot, but cost nothing to skip).
@@ -329,7 +342,8 @@ std::string SnapshotReader::CopyCommand(const Chunk& chunk) const {
   const char relkind = leaf ? t.leaves[chunk.leaf].relkind : t.relkind;
   std::vector<std::string> where;
   // PG14+ scans `ctid >= '(a,0)' AND ctid < '(b,0)'` with a TID range scan.
-  if (chunk.first_block >= 0) where.push_back(absl::StrCat("ctid >= '(", chunk.first_block, ",0)'"));
+  if (chunk.first_block >= 0)
+    where.push_back(absl::StrCat("ctid >= '(", chunk.first_block, ",0)'"));
   if (chunk.end_block >= 0) where.push_back(absl::StrCat("ctid < '(", chunk.end_block, ",0)'"));
   if (!t.row_filter.empty()) where.push_back(absl::StrCat("(", t.row_filter, ")"));
   if (where.empty() && relkind == 'r') {
@@ -338,9 +352,8 @@ std::string SnapshotReader::CopyCommand(const Chunk& chunk) const {
     return absl::StrCat("COPY ", source.substr(5), " (", t.columns, ") TO STDOUT");
   }
   // COPY TO rejects partitioned and foreign tables: those go through a query.
-  return absl::StrCat("COPY (SELECT ", t.columns, " FROM ", source,
-                      where.empty() ? "" : " WHERE ", absl::StrJoin(where, " AND "),
-                      ") TO STDOUT");
+  return absl::StrCat("COPY (SELECT ", t.columns, " FROM ", source, where.empty() ? "" : " WHERE ",
+                      absl::StrJoin(where, " AND "), ") TO STDOUT");
 }
 
 }  // namespace pgcdc::internal

@@ -56,10 +56,11 @@ absl::StatusOr<bool> SnapshotReader::Prepare(PgConnection& conn, bool slot_exist
   if (mode_ == SnapshotMode::kInitialOnly) {
     if (slot_exists) {
       return absl::AlreadyExistsError(absl::StrCat(
-          "replication slot \"", slot_name_, "\" already exists; snapshot = initial_only "
+          "replication slot \"", slot_name_,
+          "\" already exists; snapshot = initial_only "
           "copies the tables through a temporary slot of that name. Use another slot name, "
-          "or drop the slot if it is unused: SELECT pg_drop_replication_slot('", slot_name_,
-          "')"));
+          "or drop the slot if it is unused: SELECT pg_drop_replication_slot('",
+          slot_name_, "')"));
     }
     PGCDC_RETURN_IF_ERROR(CheckColumnLists(conn));
     return true;
@@ -67,14 +68,15 @@ absl::StatusOr<bool> SnapshotReader::Prepare(PgConnection& conn, bool slot_exist
   const std::string marker = MarkerSlotName(slot_name_);
   PGCDC_ASSIGN_OR_RETURN(
       QueryResult r,
-      conn.Query(absl::StrCat("SELECT ", MarkerCondition(conn, marker),
-                              " FROM pg_catalog.pg_replication_slots WHERE slot_name = ",
-                              conn.QuoteLiteral(marker))));
+      conn.Query(absl::StrCat(
+          "SELECT ", MarkerCondition(conn, marker),
+          " FROM pg_catalog.pg_replication_slots WHERE slot_name = ", conn.QuoteLiteral(marker))));
   const bool unfinished = !r.rows.empty() && r.rows[0][0] == "t";
   if (!r.rows.empty() && !unfinished && !slot_exists) {
     return WithSqlState(
         absl::AlreadyExistsError(absl::StrCat(
-            "replication slot \"", marker, "\" exists and is not pgcdc's: snapshot = "
+            "replication slot \"", marker,
+            "\" exists and is not pgcdc's: snapshot = "
             "initial keeps a marker slot of that name while the snapshot runs. Use another "
             "slot_name for pgcdc, or rename the other consumer's slot")),
         "42710");
@@ -103,14 +105,13 @@ absl::StatusOr<bool> SnapshotReader::Prepare(PgConnection& conn, bool slot_exist
   return true;
 }
 
-absl::Status SnapshotReader::Import(const std::string& snapshot_name,
-                                    uint64_t consistent_point) {
+absl::Status SnapshotReader::Import(const std::string& snapshot_name, uint64_t consistent_point) {
   consistent_point_ = consistent_point;
   for (int i = 0; i < readers_; ++i) {
     PGCDC_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn, PgConnection::Connect(params_));
     PGCDC_RETURN_IF_ERROR(conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-    PGCDC_RETURN_IF_ERROR(conn->Exec(
-        absl::StrCat("SET TRANSACTION SNAPSHOT ", conn->QuoteLiteral(snapshot_name))));
+    PGCDC_RETURN_IF_ERROR(
+        conn->Exec(absl::StrCat("SET TRANSACTION SNAPSHOT ", conn->QuoteLiteral(snapshot_name))));
     conns_.push_back(std::move(conn));
   }
   // The replication connection may go on now; planning reads the catalog as of the
@@ -128,9 +129,9 @@ absl::Status SnapshotReader::Import(const std::string& snapshot_name,
   int64_t rows = 0;
   for (const Table& t : tables_) rows += std::max<int64_t>(0, t.progress.rows_estimate);
   Log(log_sink_, LogLevel::kInfo,
-      absl::StrCat("initial snapshot at ", Lsn(consistent_point).ToString(), ": ",
-                   tables_.size(), " tables (about ", rows, " rows) in ", chunks_.size(),
-                   " chunks with ", readers_, " readers"));
+      absl::StrCat("initial snapshot at ", Lsn(consistent_point).ToString(), ": ", tables_.size(),
+                   " tables (about ", rows, " rows) in ", chunks_.size(), " chunks with ", readers_,
+                   " readers"));
   return absl::OkStatus();
 }
 
@@ -168,7 +169,8 @@ absl::Status SnapshotReader::CopyChunk(PgConnection& conn, const Chunk& chunk) {
   uint64_t row = 0;
   const uint64_t locator_base = static_cast<uint64_t>(chunk.index) << 40;
   absl::Status status = conn.CopyOut(CopyCommand(chunk), [&](std::string_view line) {
-    if (cancelled_.load(std::memory_order_relaxed)) return absl::CancelledError("snapshot canceled");
+    if (cancelled_.load(std::memory_order_relaxed))
+      return absl::CancelledError("snapshot canceled");
     PGCDC_RETURN_IF_ERROR(SplitCopyRow(line, ncols, &tuple, &scratch));
     auto data = std::make_unique<ChangeData>();
     data->relation = table.relation;
@@ -298,7 +300,8 @@ absl::Status SnapshotReader::Complete() {
   const std::string marker = MarkerSlotName(slot_name_);
   PGCDC_RETURN_IF_ERROR(conn->Exec(absl::StrCat(
       "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots "
-      "WHERE ", MarkerCondition(*conn, marker))));
+      "WHERE ",
+      MarkerCondition(*conn, marker))));
   Log(log_sink_, LogLevel::kInfo,
       absl::StrCat("initial snapshot of slot ", slot_name_, " complete"));
   return absl::OkStatus();

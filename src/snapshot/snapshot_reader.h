@@ -43,8 +43,7 @@ class SnapshotReader final : public SnapshotSetup {
   absl::Status Import(const std::string& snapshot_name, uint64_t consistent_point) override;
   bool temporary_slot() const override { return mode_ == SnapshotMode::kInitialOnly; }
   std::string MarkerCondition(const PgConnection& conn) const override {
-    return mode_ == SnapshotMode::kInitial ? MarkerCondition(conn, MarkerSlotName(slot_name_))
-                                           : "";
+    return mode_ == SnapshotMode::kInitial ? MarkerCondition(conn, MarkerSlotName(slot_name_)) : "";
   }
   std::string marker_slot() const override {
     return mode_ == SnapshotMode::kInitial ? MarkerSlotName(slot_name_) : "";

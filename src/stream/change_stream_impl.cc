@@ -42,15 +42,15 @@ AssemblerLimits Limits(const StreamOptions& options) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ChangeStreamImpl>> ChangeStreamImpl::Open(
-    StreamOptions options) {
+absl::StatusOr<std::unique_ptr<ChangeStreamImpl>> ChangeStreamImpl::Open(StreamOptions options) {
   // Every log line goes through the queue, flushed only outside the stream lock.
   auto log = std::make_shared<DeferredLog>(std::move(options.log_sink));
   options.log_sink = DeferredLog::QueueTo(log);
   absl::Cleanup flush_log = [&log] { log->Flush(); };
   // The snapshot (if any) is imported while the session is opened (doc/adr/0004).
   std::unique_ptr<SnapshotReader> snapshot;
-  if (options.snapshot != SnapshotMode::kNever) snapshot = std::make_unique<SnapshotReader>(options);
+  if (options.snapshot != SnapshotMode::kNever)
+    snapshot = std::make_unique<SnapshotReader>(options);
   PGCDC_ASSIGN_OR_RETURN(ReplicationSession session,
                          OpenReplicationSession(options, snapshot.get()));
   if (snapshot != nullptr && !snapshot->imported()) snapshot.reset();  // finished before
@@ -188,9 +188,8 @@ absl::StatusOr<std::optional<Change>> ChangeStreamImpl::PollLocked(absl::Time de
     read_once = true;
     absl::StatusOr<ReceiveResult> r = session_.conn->Receive(
         std::max(NextWakeup(deadline), now), wake_pipe_[0],
-        [this](std::string_view data) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return HandleCopyData(data);
-        },
+        [this](std::string_view data)
+            ABSL_NO_THREAD_SAFETY_ANALYSIS { return HandleCopyData(data); },
         // Bounded: stop taking messages once a batch is ready or a replay must run.
         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
           return ready_.size() < kReadyBatch && !assembler_.replaying();
@@ -347,9 +346,9 @@ absl::Status ChangeStreamImpl::ReportProgress(absl::Time now, bool force) {
       absl::Status s = options_.on_checkpoint({options_.slot_name, Lsn(position), now});
       mu_.Lock();
       if (!s.ok()) {
-        return absl::AbortedError(absl::StrCat(
-            "on_checkpoint failed for position ", Lsn(position).ToString(),
-            "; the slot was not moved: ", s.message()));
+        return absl::AbortedError(absl::StrCat("on_checkpoint failed for position ",
+                                               Lsn(position).ToString(),
+                                               "; the slot was not moved: ", s.message()));
       }
     }
     next_checkpoint_ = now + options_.status_interval;
@@ -382,8 +381,7 @@ uint64_t ChangeStreamImpl::ReportableFlush() const {
   return progress_.confirmed();
 }
 
-absl::Status ChangeStreamImpl::SendStatus(absl::Time now, uint64_t flushed,
-                                          bool reply_requested) {
+absl::Status ChangeStreamImpl::SendStatus(absl::Time now, uint64_t flushed, bool reply_requested) {
   // Only `flushed` moves the slot; `written` shows what we received
   // (pg_stat_replication.write_lsn), and is what a shutting-down walsender waits for
   // when flushed is 0.

@@ -156,7 +156,7 @@ class ChangeStreamImpl {
   absl::Time next_checkpoint_ ABSL_GUARDED_BY(mu_);
   bool stop_after_delivered_ ABSL_GUARDED_BY(mu_) = false;
   bool connected_ ABSL_GUARDED_BY(mu_) = true;
-  bool flush_reported_ ABSL_GUARDED_BY(mu_) = false;  // a checkpoint was sent this session
+  bool flush_reported_ ABSL_GUARDED_BY(mu_) = false;        // a checkpoint was sent this session
   bool checkpoint_requested_ ABSL_GUARDED_BY(mu_) = false;  // the server asked for a reply
 
   std::atomic<bool> done_{false};

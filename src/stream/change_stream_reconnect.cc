@@ -29,9 +29,8 @@ StreamOptions ReconnectOptions(const StreamOptions& options) {
 // `status` with the same code and payloads (SQLSTATE), its message extended.
 absl::Status WithNote(const absl::Status& status, std::string_view note) {
   absl::Status out(status.code(), absl::StrCat(status.message(), Sv(note)));
-  status.ForEachPayload([&out](absl::string_view url, const absl::Cord& payload) {
-    out.SetPayload(url, payload);
-  });
+  status.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
   return out;
 }
 
@@ -94,12 +93,11 @@ absl::Status ChangeStreamImpl::Recover(absl::Status cause) {
   for (;;) {
     std::optional<absl::Duration> delay = backoff_.NextDelay(absl::Now(), hard_deadline);
     if (!delay) {
-      return WithNote(last, absl::StrCat(" (gave up reconnecting after ", backoff_.attempts(),
-                                         " attempts in ",
-                                         absl::FormatDuration(absl::Trunc(
-                                             absl::Now() - backoff_.fault_started(),
-                                             absl::Milliseconds(1))),
-                                         ": StreamOptions::reconnect)"));
+      return WithNote(
+          last, absl::StrCat(" (gave up reconnecting after ", backoff_.attempts(), " attempts in ",
+                             absl::FormatDuration(absl::Trunc(
+                                 absl::Now() - backoff_.fault_started(), absl::Milliseconds(1))),
+                             ": StreamOptions::reconnect)"));
     }
     // The application sees the warnings while this goes on, not only once it ends:
     // its log sink must not run under the stream lock (DeferredLog).
@@ -109,15 +107,15 @@ absl::Status ChangeStreamImpl::Recover(absl::Status cause) {
     if (!WaitForRetry(*delay)) return absl::OkStatus();  // Cancel(): the loop ends
     StreamOptions again = ReconnectOptions(options_);
     // An attempt must not outlast max_duration (a Lambda's budget) either.
-    again.connect_timeout = std::min(options_.connect_timeout,
-                                     std::max(hard_deadline - absl::Now(), absl::Seconds(1)));
+    again.connect_timeout =
+        std::min(options_.connect_timeout, std::max(hard_deadline - absl::Now(), absl::Seconds(1)));
     absl::StatusOr<ReplicationSession> session = OpenReplicationSession(again);
     if (!session.ok()) {
       last = session.status();
       if (!IsRetryable(last)) return last;
       Log(options_.log_sink, LogLevel::kInfo,
-          absl::StrCat("slot ", options_.slot_name, ": reconnect attempt ",
-                       backoff_.attempts(), " failed: ", last.message()));
+          absl::StrCat("slot ", options_.slot_name, ": reconnect attempt ", backoff_.attempts(),
+                       " failed: ", last.message()));
       continue;
     }
     session_ = *std::move(session);

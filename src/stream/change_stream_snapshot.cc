@@ -9,7 +9,7 @@
 namespace pgcdc::internal {
 
 absl::StatusOr<std::optional<Change>> ChangeStreamImpl::PollSnapshot(absl::Time now,
-                                                                      absl::Time deadline) {
+                                                                     absl::Time deadline) {
   if (!snapshot_->delivered_all()) {
     // Short waits: Cancel() (signal-safe, it cannot touch the reader) and heartbeats
     // are noticed within 100 ms.

@@ -4,9 +4,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "pgcdc/pgcdc.h"
 #include "integration/testing/postgres_fixture.h"
 #include "integration/testing/stream_helpers.h"
+#include "pgcdc/pgcdc.h"
 
 namespace pgcdc::testing {
 namespace {
@@ -18,8 +18,7 @@ class ChangeStreamTest : public StreamTest {
   // Runs `setup` (tables, publication "pub"), then opens a stream with a new slot.
   ChangeStream Open(const std::string& setup, const std::string& publication = "pub") {
     EXPECT_TRUE(pg().Exec(setup, dbname()).ok());
-    absl::StatusOr<ChangeStream> stream =
-        ChangeStream::Open(Options(publication));
+    absl::StatusOr<ChangeStream> stream = ChangeStream::Open(Options(publication));
     EXPECT_TRUE(stream.ok()) << stream.status();
     return std::move(stream).value();
   }
@@ -94,8 +93,9 @@ TEST_F(ChangeStreamTest, UnchangedToastIsExplicitNotNull) {
       "ALTER TABLE t ALTER COLUMN big SET STORAGE EXTERNAL;"
       "CREATE PUBLICATION pub FOR TABLE t;");
   // ~200 kB of random hex: stored out of line (EXTERNAL = never compressed).
-  Exec("INSERT INTO t SELECT 1, string_agg(md5(random()::text), '') , 1, NULL "
-       "FROM generate_series(1, 6400)");
+  Exec(
+      "INSERT INTO t SELECT 1, string_agg(md5(random()::text), '') , 1, NULL "
+      "FROM generate_series(1, 6400)");
   Exec("UPDATE t SET n = 2 WHERE id = 1");
   std::vector<Change> c = ReadChanges(stream, 2);
   ASSERT_EQ(c.size(), 2u);
@@ -128,8 +128,9 @@ TEST_F(ChangeStreamTest, SchemaChangesBetweenAndInsideTransactions) {
   Exec("INSERT INTO t VALUES (1, 'x')");
   Exec("ALTER TABLE t ADD COLUMN b int DEFAULT 7");
   Exec("INSERT INTO t VALUES (2, 'y', 8)");
-  Exec("BEGIN; INSERT INTO t VALUES (3, 'z', 9); ALTER TABLE t DROP COLUMN a;"
-       "ALTER TABLE t ADD COLUMN c date; INSERT INTO t VALUES (4, 10, '2024-02-29'); COMMIT");
+  Exec(
+      "BEGIN; INSERT INTO t VALUES (3, 'z', 9); ALTER TABLE t DROP COLUMN a;"
+      "ALTER TABLE t ADD COLUMN c date; INSERT INTO t VALUES (4, 10, '2024-02-29'); COMMIT");
   std::vector<Change> c = ReadChanges(stream, 4);
   ASSERT_EQ(c.size(), 4u);
   EXPECT_EQ(c[0].new_row().size(), 2u);
@@ -166,11 +167,12 @@ TEST_F(ChangeStreamTest, TruncateOneRecordPerTable) {
 }
 
 TEST_F(ChangeStreamTest, LogicalMessagesTransactionalAndNot) {
-  ChangeStream stream = Open(
-      "CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t;");
+  ChangeStream stream =
+      Open("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t;");
   Exec("SELECT pg_logical_emit_message(false, 'audit', 'outside')");
-  Exec("BEGIN; INSERT INTO t VALUES (1);"
-       "SELECT pg_logical_emit_message(true, 'audit', convert_to('inside ✓', 'UTF8')); COMMIT");
+  Exec(
+      "BEGIN; INSERT INTO t VALUES (1);"
+      "SELECT pg_logical_emit_message(true, 'audit', convert_to('inside ✓', 'UTF8')); COMMIT");
   Exec("BEGIN; SELECT pg_logical_emit_message(true, 'audit', 'rolled back'); ROLLBACK");
   std::vector<Change> c = ReadChanges(stream, 3);
   ASSERT_EQ(c.size(), 3u);
@@ -185,12 +187,13 @@ TEST_F(ChangeStreamTest, LogicalMessagesTransactionalAndNot) {
 }
 
 TEST_F(ChangeStreamTest, ConcurrentTransactionsArriveInCommitOrder) {
-  ChangeStream stream = Open(
-      "CREATE TABLE t (id int PRIMARY KEY, who text); CREATE PUBLICATION pub FOR TABLE t;");
+  ChangeStream stream =
+      Open("CREATE TABLE t (id int PRIMARY KEY, who text); CREATE PUBLICATION pub FOR TABLE t;");
   // Two sessions interleave; the first to begin commits last.
   std::thread first([&] {
-    Exec("BEGIN; INSERT INTO t VALUES (1, 'first'); SELECT pg_sleep(0.6);"
-         "INSERT INTO t VALUES (2, 'first'); COMMIT");
+    Exec(
+        "BEGIN; INSERT INTO t VALUES (1, 'first'); SELECT pg_sleep(0.6);"
+        "INSERT INTO t VALUES (2, 'first'); COMMIT");
   });
   absl::SleepFor(absl::Milliseconds(200));
   Exec("BEGIN; INSERT INTO t VALUES (3, 'second'); INSERT INTO t VALUES (4, 'second'); COMMIT");

@@ -8,9 +8,9 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "pgcdc/pgcdc.h"
 #include "integration/testing/postgres_fixture.h"
 #include "integration/testing/stream_helpers.h"
+#include "pgcdc/pgcdc.h"
 
 namespace pgcdc::testing {
 namespace {
@@ -45,8 +45,9 @@ class CliTest : public StreamTest {
 };
 
 TEST_F(CliTest, StreamWritesJsonLinesAndStopsAtLsn) {
-  Exec("CREATE TABLE t (id int PRIMARY KEY, amount numeric, note text);"
-       "CREATE PUBLICATION pub FOR TABLE t;");
+  Exec(
+      "CREATE TABLE t (id int PRIMARY KEY, amount numeric, note text);"
+      "CREATE PUBLICATION pub FOR TABLE t;");
   const std::string base = absl::StrCat(PGCDC_CLI_PATH, " stream --dsn ", Quote(pg().Dsn(dbname())),
                                         " --slot ", slot_, " --publication pub");
   // Create the slot first (an idle stream ends after 0.2 s), then write, then drain.
@@ -73,8 +74,9 @@ TEST_F(CliTest, StreamWritesJsonLinesAndStopsAtLsn) {
 }
 
 TEST_F(CliTest, StreamReportsConfigurationErrors) {
-  CommandResult r = RunCommand(absl::StrCat(PGCDC_CLI_PATH, " stream --dsn ", Quote(pg().Dsn(dbname())),
-                                     " --slot ", slot_, " --publication missing 2>&1"));
+  CommandResult r =
+      RunCommand(absl::StrCat(PGCDC_CLI_PATH, " stream --dsn ", Quote(pg().Dsn(dbname())),
+                              " --slot ", slot_, " --publication missing 2>&1"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("publication \"missing\" does not exist"));
   r = RunCommand(absl::StrCat(PGCDC_CLI_PATH, " stream --slot x 2>&1"));
@@ -89,9 +91,10 @@ TEST_F(CliTest, StreamReportsConfigurationErrors) {
 // --progress=always draws the snapshot progress on stderr even when it is not a
 // terminal (one line per update then), ending with the complete state.
 TEST_F(CliTest, SnapshotProgressOnStderr) {
-  Exec("CREATE TABLE t (id int PRIMARY KEY, v text); CREATE TABLE e (id int PRIMARY KEY);"
-       "INSERT INTO t SELECT i, repeat('x', 100) FROM generate_series(1, 3000) i;"
-       "ANALYZE t; CREATE PUBLICATION pub FOR TABLE t, e;");
+  Exec(
+      "CREATE TABLE t (id int PRIMARY KEY, v text); CREATE TABLE e (id int PRIMARY KEY);"
+      "INSERT INTO t SELECT i, repeat('x', 100) FROM generate_series(1, 3000) i;"
+      "ANALYZE t; CREATE PUBLICATION pub FOR TABLE t, e;");
   const std::string base =
       absl::StrCat(PGCDC_CLI_PATH, " stream --dsn ", Quote(pg().Dsn(dbname())), " --slot ", slot_,
                    " --publication pub --snapshot initial_only");
@@ -121,10 +124,10 @@ TEST_F(CliTest, SnapshotProgressOnStderr) {
 }
 
 TEST_F(CliTest, CheckFindsTablesWithoutReplicaIdentity) {
-  Exec("CREATE TABLE good (id int PRIMARY KEY); CREATE TABLE bad (v int);"
-       "CREATE PUBLICATION okpub FOR TABLE good; CREATE PUBLICATION badpub FOR TABLE good, bad;");
-  const std::string base =
-      absl::StrCat(PGCDC_CLI_PATH, " check --dsn ", Quote(pg().Dsn(dbname())));
+  Exec(
+      "CREATE TABLE good (id int PRIMARY KEY); CREATE TABLE bad (v int);"
+      "CREATE PUBLICATION okpub FOR TABLE good; CREATE PUBLICATION badpub FOR TABLE good, bad;");
+  const std::string base = absl::StrCat(PGCDC_CLI_PATH, " check --dsn ", Quote(pg().Dsn(dbname())));
   CommandResult ok = RunCommand(base + " --publication okpub");
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_THAT(ok.output, HasSubstr("wal_level: logical"));
@@ -140,8 +143,8 @@ TEST_F(CliTest, CheckFindsTablesWithoutReplicaIdentity) {
 TEST_F(CliTest, CheckFindsMissingReplicationPrivilege) {
   const std::string role = UniqueName("plain");
   Exec("CREATE ROLE " + role + " LOGIN");
-  CommandResult r = RunCommand(absl::StrCat(PGCDC_CLI_PATH, " check --dsn ",
-                                     Quote(pg().Dsn(dbname(), role))));
+  CommandResult r =
+      RunCommand(absl::StrCat(PGCDC_CLI_PATH, " check --dsn ", Quote(pg().Dsn(dbname(), role))));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("has neither REPLICATION nor SUPERUSER"));
   EXPECT_THAT(r.output, HasSubstr("REPLICATION;"));
@@ -168,19 +171,19 @@ TEST_F(CliTest, InstalledPackageBuildsAndRunsTheExample) {
   const std::string prefix = absl::StrCat(PGCDC_BINARY_DIR, "/install-test/prefix");
   const std::string build = absl::StrCat(PGCDC_BINARY_DIR, "/install-test/example");
   const std::string cmake = PGCDC_CMAKE_COMMAND;
-  CommandResult install = RunCommand(absl::StrCat(cmake, " --install ", PGCDC_BINARY_DIR, " --prefix ",
-                                           prefix, " 2>&1"));
+  CommandResult install = RunCommand(
+      absl::StrCat(cmake, " --install ", PGCDC_BINARY_DIR, " --prefix ", prefix, " 2>&1"));
   ASSERT_EQ(install.exit_code, 0) << install.output;
   CommandResult configure =
       RunCommand(absl::StrCat(cmake, " -S ", PGCDC_SOURCE_DIR, "/examples/cpp -B ", build,
-                       " -DCMAKE_PREFIX_PATH=", prefix, " -DCMAKE_BUILD_TYPE=Release 2>&1"));
+                              " -DCMAKE_PREFIX_PATH=", prefix, " -DCMAKE_BUILD_TYPE=Release 2>&1"));
   ASSERT_EQ(configure.exit_code, 0) << configure.output;
   CommandResult compile = RunCommand(absl::StrCat(cmake, " --build ", build, " 2>&1"));
   ASSERT_EQ(compile.exit_code, 0) << compile.output;
 
   Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t;");
-  const std::string run = absl::StrCat(build, "/tail_changes ", Quote(pg().Dsn(dbname())), " ",
-                                       slot_, " pub 2");
+  const std::string run =
+      absl::StrCat(build, "/tail_changes ", Quote(pg().Dsn(dbname())), " ", slot_, " pub 2");
   ASSERT_EQ(RunCommand(run + " 2>&1").exit_code, 0);  // creates the slot, idles out
   Exec("INSERT INTO t VALUES (41); INSERT INTO t VALUES (42)");
   CommandResult r = RunCommand(run);

@@ -1,7 +1,5 @@
 // The embedded cluster every other integration test stands on: start, SQL, errors,
 // restarts, and cleanup, including when the owning process dies without cleaning up.
-#include "embedded/embedded_postgres.h"
-
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -24,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "embedded/embedded_postgres.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "integration/testing/postgres_fixture.h"
@@ -221,9 +220,8 @@ TEST(EmbeddedPostgresTest, ExplicitPortInUseFailsWithClearMessage) {
   absl::StatusOr<std::unique_ptr<EmbeddedPostgres>> pg = EmbeddedPostgres::Start(options);
   close(fd);
   ASSERT_FALSE(pg.ok());
-  EXPECT_THAT(pg.status().message(),
-              AllOf(HasSubstr(absl::StrCat("port ", options.port)),
-                    HasSubstr("Address already in use")));
+  EXPECT_THAT(pg.status().message(), AllOf(HasSubstr(absl::StrCat("port ", options.port)),
+                                           HasSubstr("Address already in use")));
 }
 
 TEST(EmbeddedPostgresTest, BadConfigFailsWithServerLog) {
@@ -231,9 +229,8 @@ TEST(EmbeddedPostgresTest, BadConfigFailsWithServerLog) {
   options.extra_conf = {"wal_level = bogus"};
   absl::StatusOr<std::unique_ptr<EmbeddedPostgres>> pg = EmbeddedPostgres::Start(options);
   ASSERT_FALSE(pg.ok());
-  EXPECT_THAT(pg.status().message(),
-              AllOf(HasSubstr("exited during startup"), HasSubstr("wal_level"),
-                    HasSubstr("bogus")));
+  EXPECT_THAT(pg.status().message(), AllOf(HasSubstr("exited during startup"),
+                                           HasSubstr("wal_level"), HasSubstr("bogus")));
 }
 
 TEST(EmbeddedPostgresTest, MissingBinDirFailsWithClearMessage) {
@@ -241,8 +238,7 @@ TEST(EmbeddedPostgresTest, MissingBinDirFailsWithClearMessage) {
   options.bin_dir = "/nonexistent/pg/bin";
   absl::StatusOr<std::unique_ptr<EmbeddedPostgres>> pg = EmbeddedPostgres::Start(options);
   ASSERT_FALSE(pg.ok());
-  EXPECT_THAT(pg.status().message(),
-              AllOf(HasSubstr("/nonexistent/pg/bin"), HasSubstr("initdb")));
+  EXPECT_THAT(pg.status().message(), AllOf(HasSubstr("/nonexistent/pg/bin"), HasSubstr("initdb")));
 }
 
 // How the owning process goes away without running the destructor.
@@ -353,9 +349,7 @@ TEST_F(SlotGuardTest, DropsInactiveAndActiveSlotsWithThePrefixOnly) {
   EXPECT_EQ(PQresultStatus(res), PGRES_COPY_BOTH) << PQresultErrorMessage(res);
   PQclear(res);
   EXPECT_EQ(SlotCount(prefix), 2);
-  {
-    ReplicationSlotGuard guard(prefix);
-  }
+  { ReplicationSlotGuard guard(prefix); }
   EXPECT_EQ(SlotCount(prefix), 0);
   EXPECT_EQ(SlotCount(other), 1) << "slots of other tests must survive";
   PQfinish(stream);

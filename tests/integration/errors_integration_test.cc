@@ -5,11 +5,11 @@
 #include <vector>
 
 #include "gmock/gmock.h"
-#include "libpq-fe.h"
 #include "gtest/gtest.h"
-#include "pgcdc/pgcdc.h"
 #include "integration/testing/postgres_fixture.h"
 #include "integration/testing/stream_helpers.h"
+#include "libpq-fe.h"
+#include "pgcdc/pgcdc.h"
 
 namespace pgcdc::testing {
 namespace {
@@ -39,8 +39,8 @@ TEST_F(ErrorsTest, WalLevelNotLogical) {
   StreamOptions options = MakeOptions((*replica)->Dsn(), "s", "pub");
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
   EXPECT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(Message(stream.status()),
-              AllOf(HasSubstr("wal_level = replica"), HasSubstr("ALTER SYSTEM SET wal_level = logical")));
+  EXPECT_THAT(Message(stream.status()), AllOf(HasSubstr("wal_level = replica"),
+                                              HasSubstr("ALTER SYSTEM SET wal_level = logical")));
   EXPECT_FALSE(IsRetryable(stream.status()));
   EXPECT_EQ(SqlState(stream.status()), "55000");  // as the server reports it
 }
@@ -50,9 +50,8 @@ TEST_F(ErrorsTest, MissingPublication) {
   options.publications = {"nope"};
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
   EXPECT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(Message(stream.status()),
-              AllOf(HasSubstr("publication \"nope\" does not exist"),
-                    HasSubstr("CREATE PUBLICATION")));
+  EXPECT_THAT(Message(stream.status()), AllOf(HasSubstr("publication \"nope\" does not exist"),
+                                              HasSubstr("CREATE PUBLICATION")));
   // pgoutput's own SQLSTATE for a publication dropped while streaming.
   EXPECT_EQ(SqlState(stream.status()), "42704");
 }
@@ -64,8 +63,7 @@ TEST_F(ErrorsTest, RoleWithoutReplicationPrivilege) {
   options.dsn = pg().Dsn(dbname(), role);
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
   EXPECT_EQ(stream.status().code(), absl::StatusCode::kPermissionDenied) << stream.status();
-  EXPECT_THAT(Message(stream.status()),
-              AllOf(HasSubstr("REPLICATION"), HasSubstr("ALTER ROLE")));
+  EXPECT_THAT(Message(stream.status()), AllOf(HasSubstr("REPLICATION"), HasSubstr("ALTER ROLE")));
 }
 
 TEST_F(ErrorsTest, SlotAlreadyInUse) {
@@ -87,7 +85,8 @@ TEST_F(ErrorsTest, PublicationIsNotCreatedForAnExistingSlot) {
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
   EXPECT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(Message(stream.status()), AllOf(HasSubstr("late_pub"), HasSubstr("recreate slot")));
-  auto rows = pg().Query("SELECT count(*) FROM pg_publication WHERE pubname = 'late_pub'", dbname());
+  auto rows =
+      pg().Query("SELECT count(*) FROM pg_publication WHERE pubname = 'late_pub'", dbname());
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ((*rows)[0][0], "0");
 }
@@ -96,14 +95,16 @@ TEST_F(ErrorsTest, ServerShutdownIsRetryable) {
   absl::StatusOr<std::unique_ptr<internal::EmbeddedPostgres>> own =
       internal::EmbeddedPostgres::Start();
   ASSERT_TRUE(own.ok()) << own.status();
-  ASSERT_TRUE((*own)->Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t").ok());
+  ASSERT_TRUE(
+      (*own)->Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t").ok());
   StreamOptions options = MakeOptions((*own)->Dsn(), "s", "pub");
   options.reconnect.enabled = false;  // reconnect_integration_test: the default heals it
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
   ASSERT_TRUE(stream.ok()) << stream.status();
   ASSERT_TRUE((*own)->Stop().ok());
   absl::Status error;
-  for (int i = 0; i < 100 && error.ok(); ++i) error = stream->Poll(absl::Milliseconds(100)).status();
+  for (int i = 0; i < 100 && error.ok(); ++i)
+    error = stream->Poll(absl::Milliseconds(100)).status();
   EXPECT_EQ(error.code(), absl::StatusCode::kUnavailable) << error;
   EXPECT_TRUE(IsRetryable(error));
   EXPECT_TRUE(stream->done());
@@ -164,8 +165,8 @@ TEST_F(ErrorsTest, SlotCreationBlockedByOpenTransactionTimesOutWithTheQueryToFin
               AllOf(HasSubstr("backend_xid IS NOT NULL"), HasSubstr("pg_prepared_xacts")));
   PQfinish(blocker);
   // Nothing was left behind: the canceled creation leaves no slot holding WAL.
-  auto rows = pg().Query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" +
-                         slot_ + "'");
+  auto rows =
+      pg().Query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot_ + "'");
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ((*rows)[0][0], "0");
   EXPECT_TRUE(ChangeStream::Open(Options()).ok());
@@ -181,10 +182,10 @@ TEST_F(ErrorsTest, MissingSlotWithoutCreate) {
 }
 
 TEST_F(ErrorsTest, SlotWithAnotherPlugin) {
-  ASSERT_TRUE(pg().Exec("SELECT pg_create_logical_replication_slot('" + slot_ +
-                            "', 'test_decoding')",
-                        dbname())
-                  .ok());
+  ASSERT_TRUE(
+      pg().Exec("SELECT pg_create_logical_replication_slot('" + slot_ + "', 'test_decoding')",
+                dbname())
+          .ok());
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(Options());
   EXPECT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(Message(stream.status()), HasSubstr("test_decoding"));
@@ -194,9 +195,9 @@ TEST_F(ErrorsTest, SlotOfAnotherDatabase) {
   ASSERT_TRUE(ChangeStream::Open(Options()).ok());  // creates the slot in this database
   absl::StatusOr<std::string> other = CreateDatabase("other");
   ASSERT_TRUE(other.ok()) << other.status();
-  ASSERT_TRUE(pg().Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t;",
-                        *other)
-                  .ok());
+  ASSERT_TRUE(
+      pg().Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t;", *other)
+          .ok());
   StreamOptions options = Options();
   options.dsn = pg().Dsn(*other);
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
@@ -265,8 +266,8 @@ std::vector<BadInput> BadInputs() {
        set([](StreamOptions& o, auto&) { o.status_interval = absl::ZeroDuration(); }),
        C::kInvalidArgument, "status_interval must be positive", false},
       {"read linger of a second",
-       set([](StreamOptions& o, auto&) { o.read_linger = absl::Seconds(1); }),
-       C::kInvalidArgument, "read_linger must be between 0 and 100 ms", false},
+       set([](StreamOptions& o, auto&) { o.read_linger = absl::Seconds(1); }), C::kInvalidArgument,
+       "read_linger must be between 0 and 100 ms", false},
       {"zero idle timeout",
        set([](StreamOptions& o, auto&) { o.idle_timeout = absl::ZeroDuration(); }),
        C::kInvalidArgument, "idle_timeout must be positive", false},
@@ -277,8 +278,8 @@ std::vector<BadInput> BadInputs() {
        set([](StreamOptions& o, auto&) { o.receive_timeout = absl::Milliseconds(100); }),
        C::kInvalidArgument, "receive_timeout must be 0 (off) or at least 0.5 s", false},
       {"reconnect without attempts",
-       set([](StreamOptions& o, auto&) { o.reconnect.max_attempts = 0; }),
-       C::kInvalidArgument, "set enabled = false", false},
+       set([](StreamOptions& o, auto&) { o.reconnect.max_attempts = 0; }), C::kInvalidArgument,
+       "set enabled = false", false},
       {"deliver at PREPARE without two_phase",
        set([](StreamOptions& o, auto&) { o.deliver_prepared = PreparedDelivery::kAtPrepare; }),
        C::kInvalidArgument, "Turn two_phase on", false},
@@ -300,9 +301,8 @@ std::vector<BadInput> BadInputs() {
       {"unknown DSN keyword",
        set([](StreamOptions& o, const std::string& dsn) { o.dsn = dsn + " nonsense_key=1"; }),
        C::kInvalidArgument, "invalid DSN", false},
-      {"nothing listening", set([](StreamOptions& o, auto&) {
-         o.dsn = "postgresql://postgres@127.0.0.1:1/postgres";
-       }),
+      {"nothing listening",
+       set([](StreamOptions& o, auto&) { o.dsn = "postgresql://postgres@127.0.0.1:1/postgres"; }),
        C::kUnavailable, "Is the server running and reachable", true},
       {"TLS required, server without TLS",
        set([](StreamOptions& o, const std::string& dsn) { o.dsn = dsn + " sslmode=require"; }),
@@ -323,8 +323,8 @@ std::vector<BadInput> BadInputs() {
          o.two_phase = true;
        }),
        C::kFailedPrecondition, "created without two_phase", false},
-      {"slot in use", set([](StreamOptions& o, auto&) { o.slot_name += "_busy"; }),
-       C::kUnavailable, "pg_terminate_backend", true},
+      {"slot in use", set([](StreamOptions& o, auto&) { o.slot_name += "_busy"; }), C::kUnavailable,
+       "pg_terminate_backend", true},
   };
 }
 
@@ -363,23 +363,28 @@ TEST_F(ErrorsTest, WrongCertificateAuthorityIsNotRetryable) {
       internal::EmbeddedPostgres::Start();
   ASSERT_TRUE(own.ok()) << own.status();
   internal::EmbeddedPostgres& server = **own;
-  ASSERT_TRUE(server.Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t").ok());
+  ASSERT_TRUE(
+      server.Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t").ok());
   const std::string dir = server.data_dir();
   const std::string ca_dir = server.socket_dir();
   // A self-signed server certificate for 127.0.0.1, and an unrelated CA.
-  ASSERT_TRUE(Shell("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                    "-addext subjectAltName=IP:127.0.0.1 -keyout " + dir + "/server.key -out " +
-                    dir + "/server.crt 2>/dev/null"));
-  ASSERT_TRUE(Shell("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-ca "
-                    "-keyout " + ca_dir + "/other.key -out " + ca_dir + "/other.crt 2>/dev/null"));
+  ASSERT_TRUE(
+      Shell("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+            "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+            dir + "/server.key -out " + dir + "/server.crt 2>/dev/null"));
+  ASSERT_TRUE(
+      Shell("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-ca "
+            "-keyout " +
+            ca_dir + "/other.key -out " + ca_dir + "/other.crt 2>/dev/null"));
   // The server reads its key only if it owns it, mode 0600 (it runs as the data
   // directory's owner).
   ASSERT_TRUE(Shell("chown --reference=" + dir + " " + dir + "/server.key " + dir +
                     "/server.crt && chmod 600 " + dir + "/server.key"));
   ASSERT_TRUE(Shell("cp " + dir + "/server.crt " + ca_dir + "/right.crt && chmod 644 " + ca_dir +
                     "/right.crt " + ca_dir + "/other.crt"));
-  ASSERT_TRUE(server.Restart({"ssl = on", "ssl_cert_file = 'server.crt'",
-                              "ssl_key_file = 'server.key'"}).ok());
+  ASSERT_TRUE(
+      server.Restart({"ssl = on", "ssl_cert_file = 'server.crt'", "ssl_key_file = 'server.key'"})
+          .ok());
   StreamOptions options = MakeOptions(server.Dsn(), "s", "pub");
   options.reconnect.enabled = false;
   options.dsn += " sslmode=verify-full sslrootcert=" + ca_dir + "/other.crt";

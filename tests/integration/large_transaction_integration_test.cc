@@ -5,9 +5,9 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <csignal>
 #include <unistd.h>
 
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -86,9 +86,12 @@ class LargeTransactionTest : public StreamTest {
                       ") i"));
     const std::string stop = Lsn(CurrentWalLsn()).ToString();
     std::vector<std::string> args = {
-        PGCDC_CLI_PATH, "stream", "--dsn",
-        pg().Dsn(dbname()) + " options='-c logical_decoding_work_mem=64kB'", "--slot", slot_,
-        "--publication", "pub", "--stop-at-lsn", stop, "--max-duration", "240"};
+        PGCDC_CLI_PATH,   "stream",
+        "--dsn",          pg().Dsn(dbname()) + " options='-c logical_decoding_work_mem=64kB'",
+        "--slot",         slot_,
+        "--publication",  "pub",
+        "--stop-at-lsn",  stop,
+        "--max-duration", "240"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     return RunChild(args);
   }
@@ -153,9 +156,8 @@ TEST_F(LargeTransactionTest, ConsumerKilledDuringAStreamedTransactionGetsItWhole
   int64_t streamed = 0;
   while (absl::Now() < deadline && streamed < 1000000) {
     absl::SleepFor(absl::Milliseconds(200));
-    absl::StatusOr<std::vector<std::vector<std::optional<std::string>>>> rows =
-        pg().Query("SELECT stream_bytes FROM pg_stat_replication_slots WHERE slot_name = '" +
-                   slot_ + "'");
+    absl::StatusOr<std::vector<std::vector<std::optional<std::string>>>> rows = pg().Query(
+        "SELECT stream_bytes FROM pg_stat_replication_slots WHERE slot_name = '" + slot_ + "'");
     if (rows.ok() && !rows->empty() && (*rows)[0][0]) streamed = std::stoll(*(*rows)[0][0]);
   }
   EXPECT_GE(streamed, 1000000) << "the server did not stream the transaction";

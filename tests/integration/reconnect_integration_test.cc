@@ -6,10 +6,10 @@
 // losses and prints the time to resume.
 #include <algorithm>
 #include <iostream>
-#include <thread>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -145,8 +145,8 @@ TEST_F(ReconnectTest, SilentPartitionHealsByReconnectingWithoutDuplicates) {
   EXPECT_GE(stats.reconnects, 1u);
   std::cerr << "deliveries " << tally.ids.size() << ", duplicates " << tally.Duplicates()
             << ", lost " << tally.Missing(1, 300) << ", reconnects " << stats.reconnects
-            << ", skipped re-sent " << stats.redelivered_skipped << ", resumed after "
-            << resumed << " (partition healed after 4 s)\n";
+            << ", skipped re-sent " << stats.redelivered_skipped << ", resumed after " << resumed
+            << " (partition healed after 4 s)\n";
 }
 
 TEST_F(ReconnectTest, WalsenderTerminatedMidTransactionAndBetweenTransactions) {
@@ -192,8 +192,10 @@ TEST_F(ReconnectTest, ServerRestartsFastAndImmediate) {
       internal::EmbeddedPostgres::Start();
   ASSERT_TRUE(own.ok()) << own.status();
   internal::EmbeddedPostgres& server = **own;
-  ASSERT_TRUE(server.Exec("CREATE TABLE t (id int PRIMARY KEY, pad text);"
-                          "CREATE PUBLICATION pub FOR TABLE t").ok());
+  ASSERT_TRUE(server
+                  .Exec("CREATE TABLE t (id int PRIMARY KEY, pad text);"
+                        "CREATE PUBLICATION pub FOR TABLE t")
+                  .ok());
   StreamOptions options = MakeOptions(server.Dsn(), "s", "pub");
   options.status_interval = absl::Milliseconds(200);
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
@@ -201,14 +203,18 @@ TEST_F(ReconnectTest, ServerRestartsFastAndImmediate) {
   Tally tally;
   int next = 1;
   for (Mode mode : {Mode::kFast, Mode::kImmediate}) {
-    ASSERT_TRUE(server.Exec(absl::StrCat("INSERT INTO t SELECT i, 'p' FROM generate_series(",
-                                         next, ", ", next + 999, ") i")).ok());
+    ASSERT_TRUE(server
+                    .Exec(absl::StrCat("INSERT INTO t SELECT i, 'p' FROM generate_series(", next,
+                                       ", ", next + 999, ") i"))
+                    .ok());
     ReadInto(*stream, 600, &tally);
     ASSERT_TRUE(server.Restart({}, mode).ok());
     const absl::Time restarted = absl::Now();
     // Written after the restart: only a new session can deliver these.
-    ASSERT_TRUE(server.Exec(absl::StrCat("INSERT INTO t SELECT i, 'p' FROM generate_series(",
-                                         next + 1000, ", ", next + 1999, ") i")).ok());
+    ASSERT_TRUE(server
+                    .Exec(absl::StrCat("INSERT INTO t SELECT i, 'p' FROM generate_series(",
+                                       next + 1000, ", ", next + 1999, ") i"))
+                    .ok());
     ReadInto(*stream, 1400, &tally);
     std::cerr << (mode == Mode::kFast ? "fast" : "immediate") << " restart: all delivered "
               << absl::Now() - restarted << " after the server was back\n";
@@ -234,12 +240,12 @@ TEST_F(ReconnectTest, CloseAfterALostConnectionReportsUnreportedProgress) {
   ReadInto(*stream, 1, &tally);
   TerminateWalsender();
   absl::Status error;
-  for (int i = 0; i < 100 && error.ok(); ++i) error = stream->Poll(absl::Milliseconds(100)).status();
+  for (int i = 0; i < 100 && error.ok(); ++i)
+    error = stream->Poll(absl::Milliseconds(100)).status();
   ASSERT_FALSE(error.ok());
   absl::Status closed = stream->Close();
   EXPECT_EQ(closed.code(), absl::StatusCode::kUnavailable) << closed;
-  EXPECT_THAT(std::string(closed.message()),
-              HasSubstr("lost before acknowledged progress"));
+  EXPECT_THAT(std::string(closed.message()), HasSubstr("lost before acknowledged progress"));
   EXPECT_TRUE(IsRetryable(closed));
 }
 
@@ -247,8 +253,8 @@ TEST_F(ReconnectTest, CloseAfterALostConnectionReportsUnreportedProgress) {
 TEST_F(ReconnectTest, ReconnectGoesThroughTheDsnsHostList) {
   StreamOptions options = Options();
   // The first host has nothing listening; the second is the server.
-  options.dsn = absl::StrCat("host=127.0.0.1,127.0.0.1 port=1,", pg().port(), " dbname=",
-                             dbname(), " user=postgres target_session_attrs=read-write");
+  options.dsn = absl::StrCat("host=127.0.0.1,127.0.0.1 port=1,", pg().port(), " dbname=", dbname(),
+                             " user=postgres target_session_attrs=read-write");
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(options);
   ASSERT_TRUE(stream.ok()) << stream.status();
   Insert(1, 10);
@@ -266,7 +272,8 @@ TEST_F(ReconnectTest, GivesUpWhenThePolicyIsExhaustedWithTheCause) {
   absl::StatusOr<std::unique_ptr<internal::EmbeddedPostgres>> own =
       internal::EmbeddedPostgres::Start();
   ASSERT_TRUE(own.ok()) << own.status();
-  ASSERT_TRUE((*own)->Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t").ok());
+  ASSERT_TRUE(
+      (*own)->Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t").ok());
   StreamOptions options = MakeOptions((*own)->Dsn(), "s", "pub");
   options.reconnect.max_attempts = 3;
   options.reconnect.initial_backoff = absl::Milliseconds(50);

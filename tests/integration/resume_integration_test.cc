@@ -10,12 +10,12 @@
 #include <thread>
 
 #include "absl/strings/str_split.h"
+#include "connection/pg_connection.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "connection/pg_connection.h"
-#include "pgcdc/pgcdc.h"
 #include "integration/testing/postgres_fixture.h"
 #include "integration/testing/stream_helpers.h"
+#include "pgcdc/pgcdc.h"
 
 namespace pgcdc::testing {
 namespace {
@@ -37,7 +37,6 @@ class ResumeTest : public StreamTest {
   void InsertTen() {
     for (int i = 1; i <= 10; ++i) Exec("INSERT INTO t VALUES (" + std::to_string(i) + ", 'v')");
   }
-
 };
 
 TEST_F(ResumeTest, AckHalfThenReopenDeliversExactlyTheRest) {
@@ -84,8 +83,9 @@ TEST_F(ResumeTest, AckInsideTransactionRedeliversThatTransactionWhole) {
 // Acknowledging the message must not skip that transaction on restart.
 TEST_F(ResumeTest, AckOfNonTransactionalMessageDoesNotSkipTheNextTransaction) {
   { ChangeStream create = OpenStream(Options()); }
-  Exec("BEGIN; INSERT INTO t VALUES (1, 'a'); "
-       "SELECT pg_logical_emit_message(false, 'p', 'x'); COMMIT");
+  Exec(
+      "BEGIN; INSERT INTO t VALUES (1, 'a'); "
+      "SELECT pg_logical_emit_message(false, 'p', 'x'); COMMIT");
   {
     ChangeStream stream = OpenStream(Options());
     std::vector<Change> c = ReadChanges(stream, 2);
@@ -137,8 +137,10 @@ TEST_F(ResumeTest, CheckpointCallbackErrorEndsStreamAndSlotStays) {
   absl::Status error;
   for (int i = 0; i < 1000 && error.ok(); ++i) {
     absl::StatusOr<std::optional<Change>> next = stream.Poll(absl::Milliseconds(20));
-    if (!next.ok()) error = next.status();
-    else if (*next) stream.Ack(**next);
+    if (!next.ok())
+      error = next.status();
+    else if (*next)
+      stream.Ack(**next);
   }
   EXPECT_EQ(error.code(), absl::StatusCode::kAborted) << error;
   EXPECT_TRUE(stream.done());
@@ -152,8 +154,8 @@ TEST_F(ResumeTest, SlotNeverMovesBeyondWhatWasAcknowledged) {
   std::vector<Change> c = ReadChanges(stream, 10);
   ASSERT_EQ(c.size(), 10u);
   stream.Ack(c[2]);
-  stream.Ack(c[1]);                         // never backwards
-  stream.Ack(Lsn(c[9].end_lsn().value() + 1000));   // not past what was delivered
+  stream.Ack(c[1]);                                // never backwards
+  stream.Ack(Lsn(c[9].end_lsn().value() + 1000));  // not past what was delivered
   EXPECT_EQ(stream.acked_lsn().value(), c[9].end_lsn().value());
   ASSERT_TRUE(stream.Close().ok());
   EXPECT_EQ(ConfirmedFlushLsn(slot_), c[9].end_lsn().value());

@@ -23,8 +23,8 @@
 namespace pgcdc::testing {
 namespace {
 
-using ::testing::HasSubstr;
 using ::testing::AllOf;
+using ::testing::HasSubstr;
 using EmbeddedRow = internal::EmbeddedPostgres::Row;
 
 std::string Text(const Value& v) {
@@ -65,15 +65,15 @@ class SnapshotTest : public StreamTest {
     auto rows = pg().Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + name + "'");
     return rows.ok() && !rows->empty();
   }
-
 };
 
 // Issue 11, defect 9: user code never runs under the stream lock. A progress
 // callback and a log sink that each take longer than wal_sender_timeout (2 s here)
 // used to block the keepalive guard, and the server ended the session.
 TEST_F(SnapshotTest, SlowProgressCallbackAndLogSinkDoNotStopTheKeepalives) {
-  Exec("CREATE TABLE a (id int PRIMARY KEY); INSERT INTO a SELECT generate_series(1, 10);"
-       "CREATE PUBLICATION pub FOR TABLE a;");
+  Exec(
+      "CREATE TABLE a (id int PRIMARY KEY); INSERT INTO a SELECT generate_series(1, 10);"
+      "CREATE PUBLICATION pub FOR TABLE a;");
   StreamOptions options = SnapshotOptions(SnapshotMode::kInitial);
   options.dsn += " options='-c wal_sender_timeout=2s'";
   std::atomic<int> slow_progress{0};
@@ -99,13 +99,14 @@ TEST_F(SnapshotTest, SlowProgressCallbackAndLogSinkDoNotStopTheKeepalives) {
 }
 
 TEST_F(SnapshotTest, SeveralTablesEmptyTableAndTableWithoutKeyThenEnd) {
-  Exec("CREATE TABLE a (id int PRIMARY KEY, v text, n numeric, ts timestamptz);"
-       "INSERT INTO a VALUES (1, 'x', 1.50, '2024-01-02 03:04:05.123456+00'),"
-       "  (2, E'tab\\there\\nnewline \\\\ back', NULL, NULL), (3, '', -0.001, 'infinity');"
-       "CREATE TABLE e (id int PRIMARY KEY);"
-       "CREATE TABLE nopk (x int, y text);"
-       "INSERT INTO nopk SELECT i % 2, 'r' FROM generate_series(1, 5) i;"
-       "CREATE PUBLICATION pub FOR TABLE a, e, nopk;");
+  Exec(
+      "CREATE TABLE a (id int PRIMARY KEY, v text, n numeric, ts timestamptz);"
+      "INSERT INTO a VALUES (1, 'x', 1.50, '2024-01-02 03:04:05.123456+00'),"
+      "  (2, E'tab\\there\\nnewline \\\\ back', NULL, NULL), (3, '', -0.001, 'infinity');"
+      "CREATE TABLE e (id int PRIMARY KEY);"
+      "CREATE TABLE nopk (x int, y text);"
+      "INSERT INTO nopk SELECT i % 2, 'r' FROM generate_series(1, 5) i;"
+      "CREATE PUBLICATION pub FOR TABLE a, e, nopk;");
   StreamOptions options = SnapshotOptions(SnapshotMode::kInitialOnly);
   std::vector<TableSnapshotProgress> last_progress;
   options.on_snapshot_progress = [&](const std::vector<TableSnapshotProgress>& p) {
@@ -163,14 +164,14 @@ TEST_F(SnapshotTest, SeveralTablesEmptyTableAndTableWithoutKeyThenEnd) {
 // Column::type_modifier is atttypmod, the same for snapshot rows (read from the catalog)
 // and streamed rows (from pgoutput's Relation message).
 TEST_F(SnapshotTest, TypeModifiersAreTheSameInTheSnapshotAndTheStream) {
-  Exec("CREATE DOMAIN domain_price AS numeric(8,2);"
-       "CREATE TABLE m (id int PRIMARY KEY, price numeric(12,3), n numeric, "
-       "name varchar(20), code char(5), at timestamp(3), tz timestamptz, t time(2), "
-       "span interval, d domain_price);"
-       "INSERT INTO m (id, price) VALUES (1, 1.5);"
-       "CREATE PUBLICATION pub FOR TABLE m;");
-  absl::StatusOr<ChangeStream> stream =
-      ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
+  Exec(
+      "CREATE DOMAIN domain_price AS numeric(8,2);"
+      "CREATE TABLE m (id int PRIMARY KEY, price numeric(12,3), n numeric, "
+      "name varchar(20), code char(5), at timestamp(3), tz timestamptz, t time(2), "
+      "span interval, d domain_price);"
+      "INSERT INTO m (id, price) VALUES (1, 1.5);"
+      "CREATE PUBLICATION pub FOR TABLE m;");
+  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
   ASSERT_TRUE(stream.ok()) << stream.status();
   std::vector<Change> changes = ReadChanges(*stream, 1);
   Exec("INSERT INTO m (id, price) VALUES (2, 2.5)");
@@ -180,8 +181,11 @@ TEST_F(SnapshotTest, TypeModifiersAreTheSameInTheSnapshotAndTheStream) {
   EXPECT_EQ(changes[0].op(), Operation::kRead);
   EXPECT_EQ(streamed[0].op(), Operation::kInsert);
   const std::vector<std::pair<std::string, int32_t>> expected = {
-      {"id", -1}, {"price", (12 << 16 | 3) + 4}, {"n", -1}, {"name", 24}, {"code", 9},
-      {"at", 3}, {"tz", -1}, {"t", 2}, {"span", -1}, {"d", -1}};
+      {"id", -1},   {"price", (12 << 16 | 3) + 4},
+      {"n", -1},    {"name", 24},
+      {"code", 9},  {"at", 3},
+      {"tz", -1},   {"t", 2},
+      {"span", -1}, {"d", -1}};
   for (const Change* c : {&changes[0], &streamed[0]}) {
     std::vector<std::pair<std::string, int32_t>> got;
     for (const Column col : c->new_row()) got.emplace_back(col.name(), col.type_modifier());
@@ -197,9 +201,10 @@ TEST_F(SnapshotTest, TypeModifiersAreTheSameInTheSnapshotAndTheStream) {
 }
 
 TEST_F(SnapshotTest, RowFilterAndColumnListAsInTheStream) {
-  Exec("CREATE TABLE f (id int PRIMARY KEY, a int, secret text);"
-       "INSERT INTO f SELECT i, i, 's' FROM generate_series(1, 20) i;"
-       "CREATE PUBLICATION pub FOR TABLE f (id, a) WHERE (a > 15);");
+  Exec(
+      "CREATE TABLE f (id int PRIMARY KEY, a int, secret text);"
+      "INSERT INTO f SELECT i, i, 's' FROM generate_series(1, 20) i;"
+      "CREATE PUBLICATION pub FOR TABLE f (id, a) WHERE (a > 15);");
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
   ASSERT_TRUE(stream.ok()) << stream.status();
   std::vector<Change> reads = DrainAcked(*stream, 5);
@@ -248,8 +253,10 @@ TEST_F(SnapshotTest, BadInputIsRejectedWithTheFix) {
 }
 
 TEST_F(SnapshotTest, NoSelectPrivilegeNamesTheGrant) {
-  Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t;"
-       "CREATE ROLE " + slot_ + "_r LOGIN REPLICATION;");
+  Exec(
+      "CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t;"
+      "CREATE ROLE " +
+      slot_ + "_r LOGIN REPLICATION;");
   StreamOptions o = SnapshotOptions(SnapshotMode::kInitialOnly);
   o.dsn = pg().Dsn(dbname(), slot_ + "_r");
   absl::StatusOr<ChangeStream> s = ChangeStream::Open(o);
@@ -266,8 +273,9 @@ TEST_F(SnapshotTest, NoSelectPrivilegeNamesTheGrant) {
 
 #ifdef PGCDC_CLI_PATH
 TEST_F(SnapshotTest, CommandLineInitialOnlyPrintsReadRecordsAndEnds) {
-  Exec("CREATE TABLE t (id int PRIMARY KEY, v text);"
-       "INSERT INTO t VALUES (1, 'a'), (2, 'b'); CREATE PUBLICATION pub FOR TABLE t;");
+  Exec(
+      "CREATE TABLE t (id int PRIMARY KEY, v text);"
+      "INSERT INTO t VALUES (1, 'a'), (2, 'b'); CREATE PUBLICATION pub FOR TABLE t;");
   const std::string command =
       absl::StrCat(PGCDC_CLI_PATH, " stream --dsn '", pg().Dsn(dbname()), "' --slot ", slot_,
                    " --publication pub --snapshot initial_only --snapshot-readers 1 2>&1");
@@ -280,8 +288,11 @@ TEST_F(SnapshotTest, CommandLineInitialOnlyPrintsReadRecordsAndEnds) {
   EXPECT_THAT(out, HasSubstr("\"op\":\"read\""));
   EXPECT_THAT(out, HasSubstr("\"v\":\"b\""));
   EXPECT_THAT(out, HasSubstr("pgcdc stream: 2 row changes"));  // snapshot rows count
-  FILE* bad = popen(absl::StrCat(PGCDC_CLI_PATH, " stream --dsn x --slot s --publication p "
-                                 "--snapshot sometimes 2>&1").c_str(), "r");
+  FILE* bad = popen(absl::StrCat(PGCDC_CLI_PATH,
+                                 " stream --dsn x --slot s --publication p "
+                                 "--snapshot sometimes 2>&1")
+                        .c_str(),
+                    "r");
   out.clear();
   while (size_t n = fread(buffer, 1, sizeof buffer, bad)) out.append(buffer, n);
   EXPECT_NE(pclose(bad), 0);
@@ -295,12 +306,14 @@ TEST_F(SnapshotTest, CommandLineInitialOnlyPrintsReadRecordsAndEnds) {
 // Issue 11, defect 6: another consumer's slot named "<slot>_snapshot" is not pgcdc's
 // marker. It used to make pgcdc drop the user's slot and then that other slot.
 TEST_F(SnapshotTest, AnotherConsumersSlotNamedLikeTheMarkerIsNeverTouched) {
-  Exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);"
-       "CREATE PUBLICATION pub FOR TABLE t;");
+  Exec(
+      "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);"
+      "CREATE PUBLICATION pub FOR TABLE t;");
   const std::string foreign = slot_ + "_snapshot";
   Exec("SELECT pg_create_logical_replication_slot('" + foreign + "', 'pgoutput')");
   // No slot of ours yet: the marker cannot be created, and the error says why.
-  absl::StatusOr<ChangeStream> blocked = ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
+  absl::StatusOr<ChangeStream> blocked =
+      ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
   ASSERT_FALSE(blocked.ok());
   EXPECT_EQ(blocked.status().code(), absl::StatusCode::kAlreadyExists) << blocked.status();
   EXPECT_THAT(std::string(blocked.status().message()),
@@ -311,7 +324,8 @@ TEST_F(SnapshotTest, AnotherConsumersSlotNamedLikeTheMarkerIsNeverTouched) {
   // an unfinished snapshot (which would drop ours) nor dropped.
   Exec("SELECT pg_drop_replication_slot('" + foreign + "')");
   {
-    absl::StatusOr<ChangeStream> first = ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
+    absl::StatusOr<ChangeStream> first =
+        ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
     ASSERT_TRUE(first.ok()) << first.status();
     EXPECT_EQ(DrainAcked(*first, 2).size(), 2u);
     EXPECT_TRUE(ReadFor(*first, absl::Milliseconds(500)).empty());  // the snapshot's end
@@ -334,10 +348,12 @@ TEST_F(SnapshotTest, AnotherConsumersSlotNamedLikeTheMarkerIsNeverTouched) {
 // used to mark the whole snapshot handled, so rows delivered later but never
 // acknowledged were not copied again after a restart.
 TEST_F(SnapshotTest, AckPastEverythingDeliveredDoesNotFinishTheSnapshot) {
-  Exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3);"
-       "CREATE PUBLICATION pub FOR TABLE t;");
+  Exec(
+      "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3);"
+      "CREATE PUBLICATION pub FOR TABLE t;");
   {
-    absl::StatusOr<ChangeStream> stream = ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
+    absl::StatusOr<ChangeStream> stream =
+        ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial));
     ASSERT_TRUE(stream.ok()) << stream.status();
     std::vector<Change> first = ReadChanges(*stream, 1);
     stream->Ack(Lsn(first[0].commit_lsn().value() + (1ull << 40)));
@@ -354,9 +370,10 @@ TEST_F(SnapshotTest, AckPastEverythingDeliveredDoesNotFinishTheSnapshot) {
 }
 
 TEST_F(SnapshotTest, InterruptedSnapshotStartsOverWithAFreshSlot) {
-  Exec("CREATE TABLE t (id int PRIMARY KEY, v text);"
-       "INSERT INTO t SELECT i, repeat('v', 100) FROM generate_series(1, 50000) i;"
-       "CREATE PUBLICATION pub FOR TABLE t;");
+  Exec(
+      "CREATE TABLE t (id int PRIMARY KEY, v text);"
+      "INSERT INTO t SELECT i, repeat('v', 100) FROM generate_series(1, 50000) i;"
+      "CREATE PUBLICATION pub FOR TABLE t;");
   const StreamOptions options = SnapshotOptions(SnapshotMode::kInitial);
   int ready[2];
   ASSERT_EQ(pipe(ready), 0);
@@ -471,11 +488,13 @@ class Writer {
 // with writes running before, during and after the snapshot.
 TEST_F(SnapshotTest, ConcurrentWritesSnapshotPlusStreamEqualsTable) {
   constexpr int64_t kRows = 1000000;
-  Exec(absl::StrCat("CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL, t text);"
-                    "INSERT INTO big SELECT i, i % 1000, md5(i::text) FROM generate_series(1, ",
-                    kRows, ") i;"
-                    "CREATE TABLE done (id int PRIMARY KEY);"
-                    "CREATE PUBLICATION pub FOR TABLE big, done;"));
+  Exec(
+      absl::StrCat("CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL, t text);"
+                   "INSERT INTO big SELECT i, i % 1000, md5(i::text) FROM generate_series(1, ",
+                   kRows,
+                   ") i;"
+                   "CREATE TABLE done (id int PRIMARY KEY);"
+                   "CREATE PUBLICATION pub FOR TABLE big, done;"));
   Exec("VACUUM ANALYZE big");
   Writer writer(pg().UnixDsn(dbname()), kRows);
   absl::SleepFor(absl::Milliseconds(200));  // writes in flight while the slot is created
@@ -512,8 +531,8 @@ TEST_F(SnapshotTest, ConcurrentWritesSnapshotPlusStreamEqualsTable) {
       case Operation::kRead:
         ASSERT_FALSE(stopped) << "reads come before every streamed change";
         ++reads;
-        ASSERT_TRUE(table.emplace(ValueOf(c.new_row(), "id").int_value(), RowText(c.new_row()))
-                        .second)
+        ASSERT_TRUE(
+            table.emplace(ValueOf(c.new_row(), "id").int_value(), RowText(c.new_row())).second)
             << "each row is read once";
         break;
       case Operation::kInsert:
@@ -547,7 +566,8 @@ TEST_F(SnapshotTest, ConcurrentWritesSnapshotPlusStreamEqualsTable) {
   ASSERT_EQ(rows.size(), table.size());
   auto it = table.begin();
   for (const EmbeddedRow& r : rows) {
-    const std::string expected = absl::StrCat("id=", *r[0], ",v=", *r[1], ",t=", r[2].value_or("NULL"));
+    const std::string expected =
+        absl::StrCat("id=", *r[0], ",v=", *r[1], ",t=", r[2].value_or("NULL"));
     ASSERT_EQ(it->second, expected);
     ++it;
   }

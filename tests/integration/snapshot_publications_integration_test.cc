@@ -12,9 +12,9 @@
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "internal/strings.h"
 #include "integration/testing/postgres_fixture.h"
 #include "integration/testing/stream_helpers.h"
+#include "internal/strings.h"
 #include "pgcdc/pgcdc.h"
 
 namespace pgcdc::testing {
@@ -53,7 +53,6 @@ class SnapshotPublicationsTest : public StreamTest {
     return absl::StrJoin(log_, "\n");
   }
 
-
   // `sql` (one int column) as a set, from the server.
   std::set<int64_t> Ids(const std::string& sql) {
     std::set<int64_t> ids;
@@ -79,17 +78,18 @@ class SnapshotPublicationsTest : public StreamTest {
   // m(id, region, v) by region: eu, asia (attached with another column order), us
   // (itself partitioned by id), and a default partition.
   void CreatePartitionedTable() {
-    Exec("CREATE TABLE m (id int NOT NULL, region text NOT NULL, v text, "
-         "  PRIMARY KEY (id, region)) PARTITION BY LIST (region);"
-         "CREATE TABLE m_eu PARTITION OF m FOR VALUES IN ('eu');"
-         "CREATE TABLE m_us PARTITION OF m FOR VALUES IN ('us') PARTITION BY RANGE (id);"
-         "CREATE TABLE m_us_lo PARTITION OF m_us FOR VALUES FROM (MINVALUE) TO (1000);"
-         "CREATE TABLE m_us_hi PARTITION OF m_us FOR VALUES FROM (1000) TO (MAXVALUE);"
-         "CREATE TABLE m_asia (v text, region text NOT NULL, id int NOT NULL);"
-         "ALTER TABLE m ATTACH PARTITION m_asia FOR VALUES IN ('asia');"
-         "CREATE TABLE m_other PARTITION OF m DEFAULT;"
-         "INSERT INTO m SELECT i, (ARRAY['eu', 'us', 'asia', 'mars'])[i % 4 + 1], 'v' || i "
-         "  FROM generate_series(1, 2000) i;");
+    Exec(
+        "CREATE TABLE m (id int NOT NULL, region text NOT NULL, v text, "
+        "  PRIMARY KEY (id, region)) PARTITION BY LIST (region);"
+        "CREATE TABLE m_eu PARTITION OF m FOR VALUES IN ('eu');"
+        "CREATE TABLE m_us PARTITION OF m FOR VALUES IN ('us') PARTITION BY RANGE (id);"
+        "CREATE TABLE m_us_lo PARTITION OF m_us FOR VALUES FROM (MINVALUE) TO (1000);"
+        "CREATE TABLE m_us_hi PARTITION OF m_us FOR VALUES FROM (1000) TO (MAXVALUE);"
+        "CREATE TABLE m_asia (v text, region text NOT NULL, id int NOT NULL);"
+        "ALTER TABLE m ATTACH PARTITION m_asia FOR VALUES IN ('asia');"
+        "CREATE TABLE m_other PARTITION OF m DEFAULT;"
+        "INSERT INTO m SELECT i, (ARRAY['eu', 'us', 'asia', 'mars'])[i % 4 + 1], 'v' || i "
+        "  FROM generate_series(1, 2000) i;");
   }
 
   absl::Mutex log_mu_;
@@ -125,8 +125,9 @@ TEST_F(SnapshotPublicationsTest, PartitionedTablePublishedThroughItsLeaves) {
   ASSERT_EQ(columns_by_leaf.size(), 5u);
   EXPECT_EQ(columns_by_leaf["public.m_asia"], "v,region,id") << "the leaf's own columns";
 
-  Exec("INSERT INTO m VALUES (100001, 'eu', 'x'), (100002, 'asia', 'x'), (100003, 'us', 'x'),"
-       "  (500, 'us', 'x'), (100004, 'mars', 'x')");
+  Exec(
+      "INSERT INTO m VALUES (100001, 'eu', 'x'), (100002, 'asia', 'x'), (100003, 'us', 'x'),"
+      "  (500, 'us', 'x'), (100004, 'mars', 'x')");
   std::vector<Change> streamed = DrainAcked(*stream, 5, absl::Seconds(20));
   ASSERT_EQ(streamed.size(), 5u);
   for (const Change& c : streamed) {
@@ -141,10 +142,11 @@ TEST_F(SnapshotPublicationsTest, PartitionedTablePublishedThroughItsLeaves) {
 TEST_F(SnapshotPublicationsTest, PartitionedTablePublishedThroughItsRootWithRowFilter) {
   CreatePartitionedTable();
   // One leaf large enough to be copied in block ranges by both readers.
-  Exec("INSERT INTO m SELECT i, 'eu', repeat('p', 200) FROM generate_series(10001, 90000) i;"
-       "ANALYZE m_eu;"
-       "CREATE PUBLICATION pub FOR TABLE m WHERE (id % 3 <> 0) "
-       "  WITH (publish_via_partition_root = true)");
+  Exec(
+      "INSERT INTO m SELECT i, 'eu', repeat('p', 200) FROM generate_series(10001, 90000) i;"
+      "ANALYZE m_eu;"
+      "CREATE PUBLICATION pub FOR TABLE m WHERE (id % 3 <> 0) "
+      "  WITH (publish_via_partition_root = true)");
   const std::set<int64_t> expected = Ids("SELECT id FROM m WHERE id % 3 <> 0");
   StreamOptions options = SnapshotOptions(SnapshotMode::kInitial, {"pub"});
   std::vector<TableSnapshotProgress> progress;
@@ -164,8 +166,9 @@ TEST_F(SnapshotPublicationsTest, PartitionedTablePublishedThroughItsRootWithRowF
   EXPECT_THAT(Log(), ::testing::ContainsRegex("1 tables \\(about [0-9]+ rows\\) in "
                                               "([6-9]|[1-9][0-9]) chunks with 2 readers"));
 
-  Exec("INSERT INTO m VALUES (100001, 'eu', 'x'), (100003, 'asia', 'x'), (100004, 'us', 'x'),"
-       "  (100007, 'mars', 'x'), (100005, 'us', 'filtered out: 100005 % 3 = 0')");
+  Exec(
+      "INSERT INTO m VALUES (100001, 'eu', 'x'), (100003, 'asia', 'x'), (100004, 'us', 'x'),"
+      "  (100007, 'mars', 'x'), (100005, 'us', 'filtered out: 100005 % 3 = 0')");
   std::vector<Change> streamed = DrainAcked(*stream, 4, absl::Seconds(20));
   ASSERT_EQ(streamed.size(), 4u);
   for (const Change& c : streamed) {
@@ -186,12 +189,13 @@ TEST_F(SnapshotPublicationsTest, PartitionedTablePublishedThroughItsRootWithRowF
 // although pg_publication_tables lists the leaves for one and the root for the other.
 TEST_F(SnapshotPublicationsTest, MixedPublishViaRootReadsEachRowOnceAsTheRoot) {
   CreatePartitionedTable();
-  Exec("CREATE TABLE plain (id int PRIMARY KEY); INSERT INTO plain VALUES (1), (2);"
-       "CREATE PUBLICATION leaves FOR TABLE m, plain WITH (publish_via_partition_root = false);"
-       "CREATE PUBLICATION root FOR TABLE m WITH (publish_via_partition_root = true);"
-       "CREATE PUBLICATION one_leaf FOR TABLE m_eu;");
-  absl::StatusOr<ChangeStream> stream = ChangeStream::Open(
-      SnapshotOptions(SnapshotMode::kInitial, {"leaves", "root", "one_leaf"}));
+  Exec(
+      "CREATE TABLE plain (id int PRIMARY KEY); INSERT INTO plain VALUES (1), (2);"
+      "CREATE PUBLICATION leaves FOR TABLE m, plain WITH (publish_via_partition_root = false);"
+      "CREATE PUBLICATION root FOR TABLE m WITH (publish_via_partition_root = true);"
+      "CREATE PUBLICATION one_leaf FOR TABLE m_eu;");
+  absl::StatusOr<ChangeStream> stream =
+      ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial, {"leaves", "root", "one_leaf"}));
   ASSERT_TRUE(stream.ok()) << stream.status();
   std::vector<Change> reads = DrainAcked(*stream, 2002);
   ASSERT_EQ(reads.size(), 2002u);
@@ -200,8 +204,9 @@ TEST_F(SnapshotPublicationsTest, MixedPublishViaRootReadsEachRowOnceAsTheRoot) {
   EXPECT_EQ(ids["public.m"], Ids("SELECT id FROM m"));
   EXPECT_EQ(ids["public.plain"], (std::set<int64_t>{1, 2}));
 
-  Exec("INSERT INTO m VALUES (100001, 'eu', 'x'), (100002, 'asia', 'x'); "
-       "INSERT INTO plain VALUES (3)");
+  Exec(
+      "INSERT INTO m VALUES (100001, 'eu', 'x'), (100002, 'asia', 'x'); "
+      "INSERT INTO plain VALUES (3)");
   std::vector<Change> streamed = DrainAcked(*stream, 3, absl::Seconds(20));
   ASSERT_EQ(streamed.size(), 3u);
   EXPECT_EQ(Relation(streamed[0]), "public.m") << "the stream agrees";
@@ -211,12 +216,13 @@ TEST_F(SnapshotPublicationsTest, MixedPublishViaRootReadsEachRowOnceAsTheRoot) {
 
 TEST_F(SnapshotPublicationsTest, ForAllTablesCopiesEveryTableOfTheDatabase) {
   CreatePartitionedTable();
-  Exec("CREATE SCHEMA other;"
-       "CREATE TABLE other.\"Mixed Case\" (id int PRIMARY KEY, note text);"
-       "INSERT INTO other.\"Mixed Case\" SELECT i, 'n' FROM generate_series(1, 30) i;"
-       "CREATE TABLE nokey (id int); INSERT INTO nokey VALUES (7), (7), (NULL);"
-       "CREATE TABLE empty (id int PRIMARY KEY);"
-       "CREATE PUBLICATION pub FOR ALL TABLES;");
+  Exec(
+      "CREATE SCHEMA other;"
+      "CREATE TABLE other.\"Mixed Case\" (id int PRIMARY KEY, note text);"
+      "INSERT INTO other.\"Mixed Case\" SELECT i, 'n' FROM generate_series(1, 30) i;"
+      "CREATE TABLE nokey (id int); INSERT INTO nokey VALUES (7), (7), (NULL);"
+      "CREATE TABLE empty (id int PRIMARY KEY);"
+      "CREATE PUBLICATION pub FOR ALL TABLES;");
   absl::StatusOr<ChangeStream> stream =
       ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitialOnly, {"pub"}));
   ASSERT_TRUE(stream.ok()) << stream.status();
@@ -243,14 +249,15 @@ TEST_F(SnapshotPublicationsTest, ForAllTablesCopiesEveryTableOfTheDatabase) {
 // PostgreSQL ORs the row filters of the publications that publish a table, and a
 // publication without a filter for it means every row (pgoutput_row_filter_init).
 TEST_F(SnapshotPublicationsTest, TwoPublicationsOrTheirRowFilters) {
-  Exec("CREATE TABLE t (id int PRIMARY KEY, a int, b int);"
-       "INSERT INTO t SELECT i, CASE WHEN i % 7 = 0 THEN NULL ELSE i END, i % 20 "
-       "  FROM generate_series(1, 300) i;"
-       "CREATE TABLE u (id int PRIMARY KEY); INSERT INTO u SELECT generate_series(1, 40);"
-       "CREATE TABLE w (id int PRIMARY KEY); INSERT INTO w SELECT generate_series(1, 40);"
-       "CREATE PUBLICATION pa FOR TABLE t WHERE (a > 250), u WHERE (id < 10);"
-       "CREATE PUBLICATION pb FOR TABLE t WHERE (b < 3 AND a IS NOT NULL), u, "
-       "  w WHERE (id % 10 = 0);");
+  Exec(
+      "CREATE TABLE t (id int PRIMARY KEY, a int, b int);"
+      "INSERT INTO t SELECT i, CASE WHEN i % 7 = 0 THEN NULL ELSE i END, i % 20 "
+      "  FROM generate_series(1, 300) i;"
+      "CREATE TABLE u (id int PRIMARY KEY); INSERT INTO u SELECT generate_series(1, 40);"
+      "CREATE TABLE w (id int PRIMARY KEY); INSERT INTO w SELECT generate_series(1, 40);"
+      "CREATE PUBLICATION pa FOR TABLE t WHERE (a > 250), u WHERE (id < 10);"
+      "CREATE PUBLICATION pb FOR TABLE t WHERE (b < 3 AND a IS NOT NULL), u, "
+      "  w WHERE (id % 10 = 0);");
   absl::StatusOr<ChangeStream> stream =
       ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitial, {"pa", "pb"}));
   ASSERT_TRUE(stream.ok()) << stream.status();
@@ -267,8 +274,9 @@ TEST_F(SnapshotPublicationsTest, TwoPublicationsOrTheirRowFilters) {
   EXPECT_TRUE(ReadFor(*stream, absl::Milliseconds(500)).empty()) << "nothing more was read";
 
   // The stream applies the same combined filter to later changes.
-  Exec("INSERT INTO t VALUES (1001, 251, 19), (1002, 5, 1), (1003, 5, 19), (1004, NULL, 1);"
-       "INSERT INTO w VALUES (1005), (1010)");
+  Exec(
+      "INSERT INTO t VALUES (1001, 251, 19), (1002, 5, 1), (1003, 5, 19), (1004, NULL, 1);"
+      "INSERT INTO w VALUES (1005), (1010)");
   std::vector<Change> streamed = DrainAcked(*stream, 3, absl::Seconds(20));
   std::vector<std::string> got;
   for (const Change& c : streamed) {
@@ -279,13 +287,14 @@ TEST_F(SnapshotPublicationsTest, TwoPublicationsOrTheirRowFilters) {
 }
 
 TEST_F(SnapshotPublicationsTest, DifferentColumnListsFailEarlyNamingTableAndPublications) {
-  Exec("CREATE TABLE t (id int PRIMARY KEY, a int, b int, g int GENERATED ALWAYS AS (a) STORED);"
-       "INSERT INTO t (id, a, b) VALUES (1, 1, 1);"
-       "CREATE TABLE same (id int PRIMARY KEY, x int); INSERT INTO same VALUES (1, 1);"
-       "CREATE PUBLICATION pa FOR TABLE t (id, a), same (x, id);"
-       "CREATE PUBLICATION pb FOR TABLE t (id, b), same (id, x);"
-       "CREATE PUBLICATION pc FOR TABLE same, t (id, a, b);"  // every sendable column
-       "CREATE PUBLICATION pd FOR TABLE t;");
+  Exec(
+      "CREATE TABLE t (id int PRIMARY KEY, a int, b int, g int GENERATED ALWAYS AS (a) STORED);"
+      "INSERT INTO t (id, a, b) VALUES (1, 1, 1);"
+      "CREATE TABLE same (id int PRIMARY KEY, x int); INSERT INTO same VALUES (1, 1);"
+      "CREATE PUBLICATION pa FOR TABLE t (id, a), same (x, id);"
+      "CREATE PUBLICATION pb FOR TABLE t (id, b), same (id, x);"
+      "CREATE PUBLICATION pc FOR TABLE same, t (id, a, b);"  // every sendable column
+      "CREATE PUBLICATION pd FOR TABLE t;");
   absl::StatusOr<ChangeStream> bad =
       ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitialOnly, {"pa", "pb"}));
   ASSERT_FALSE(bad.ok());
@@ -302,10 +311,9 @@ TEST_F(SnapshotPublicationsTest, DifferentColumnListsFailEarlyNamingTableAndPubl
   ASSERT_TRUE(slots.ok()) << slots.status();
   EXPECT_TRUE(slots->empty()) << "no slot and no marker slot";
   // t: (id, b) against no list (all columns) differs too.
-  EXPECT_EQ(ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitialOnly, {"pb", "pd"}))
-                .status()
-                .code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      ChangeStream::Open(SnapshotOptions(SnapshotMode::kInitialOnly, {"pb", "pd"})).status().code(),
+      absl::StatusCode::kFailedPrecondition);
   // Lists that name the same columns in another order agree, and so do a list of every
   // column (the generated one can be neither listed nor sent) and no list.
   absl::StatusOr<ChangeStream> ok =
@@ -325,8 +333,9 @@ TEST_F(SnapshotPublicationsTest, DifferentColumnListsFailEarlyNamingTableAndPubl
 // What the snapshot refuses, the stream refuses too: pgoutput errors on the first
 // change of such a table.
 TEST_F(SnapshotPublicationsTest, StreamRejectsDifferentColumnListsToo) {
-  Exec("CREATE TABLE t (id int PRIMARY KEY, a int, b int);"
-       "CREATE PUBLICATION pa FOR TABLE t (id, a); CREATE PUBLICATION pb FOR TABLE t (id, b);");
+  Exec(
+      "CREATE TABLE t (id int PRIMARY KEY, a int, b int);"
+      "CREATE PUBLICATION pa FOR TABLE t (id, a); CREATE PUBLICATION pb FOR TABLE t (id, b);");
   StreamOptions o = Options("pa");
   o.publications = {"pa", "pb"};
   absl::StatusOr<ChangeStream> stream = ChangeStream::Open(o);

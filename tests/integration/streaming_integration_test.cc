@@ -25,13 +25,13 @@ class StreamingTest : public StreamTest {
     stream_ = std::make_unique<ChangeStream>(*std::move(stream));
   }
   static std::string InsertRange(int from, int to) {
-    return "INSERT INTO t SELECT i, repeat('p', 100) FROM generate_series(" +
-           std::to_string(from) + ", " + std::to_string(to) + ") i;";
+    return "INSERT INTO t SELECT i, repeat('p', 100) FROM generate_series(" + std::to_string(from) +
+           ", " + std::to_string(to) + ") i;";
   }
   int64_t StreamedTransactions() {
-    auto rows = pg().Query("SELECT stream_txns FROM pg_stat_replication_slots WHERE slot_name = '" +
-                               slot_ + "'",
-                           dbname());
+    auto rows = pg().Query(
+        "SELECT stream_txns FROM pg_stat_replication_slots WHERE slot_name = '" + slot_ + "'",
+        dbname());
     if (!rows.ok() || rows->empty() || !(*rows)[0][0]) return -1;
     return std::stoll(*(*rows)[0][0]);
   }
@@ -40,9 +40,8 @@ class StreamingTest : public StreamTest {
 };
 
 TEST_F(StreamingTest, LargeTransactionWithRolledBackSavepointArrivesWhole) {
-  Exec("BEGIN;" + InsertRange(1, 2000) + "SAVEPOINT a;" + InsertRange(2001, 3000) +
-       "SAVEPOINT b;" + InsertRange(3001, 3500) + "ROLLBACK TO a;" + InsertRange(4001, 5000) +
-       "COMMIT;");
+  Exec("BEGIN;" + InsertRange(1, 2000) + "SAVEPOINT a;" + InsertRange(2001, 3000) + "SAVEPOINT b;" +
+       InsertRange(3001, 3500) + "ROLLBACK TO a;" + InsertRange(4001, 5000) + "COMMIT;");
   std::vector<Change> c = ReadChanges(*stream_, 3000);
   ASSERT_EQ(c.size(), 3000u);
   EXPECT_EQ(ValueOf(c[1999].new_row(), "id").int_value(), 2000);
@@ -102,9 +101,9 @@ TEST_F(StreamingTest, ConcurrentLargeTransactionsArriveWholeInCommitOrder) {
     absl::Status s = txn[i]->Exec(sql);
     ASSERT_TRUE(s.ok()) << sql << ": " << s;
   };
-  run(0, "BEGIN;" + InsertRange(1, 3000));           // A
-  run(1, "BEGIN;" + InsertRange(10001, 13000));      // B
-  run(2, "BEGIN;" + InsertRange(20001, 23000));      // C
+  run(0, "BEGIN;" + InsertRange(1, 3000));       // A
+  run(1, "BEGIN;" + InsertRange(10001, 13000));  // B
+  run(2, "BEGIN;" + InsertRange(20001, 23000));  // C
   Exec("INSERT INTO t VALUES (90001, 'small')");
   run(0, InsertRange(3001, 4000));
   run(1, "SAVEPOINT s;" + InsertRange(13001, 14000) + "ROLLBACK TO s;");
@@ -154,8 +153,8 @@ TEST_F(StreamingTest, IdleTimeoutDoesNotFireWhileStreamBlocksArrive) {
   for (int i = 0; i < kStatements; ++i) {
     ASSERT_TRUE(session->Exec(InsertRange(i * 1000 + 1, (i + 1) * 1000)).ok());
     EXPECT_TRUE(ReadFor(*stream, absl::Milliseconds(400)).empty());
-    ASSERT_FALSE(stream->done()) << "ended as idle while receiving stream blocks, after "
-                                 << i + 1 << " statements";
+    ASSERT_FALSE(stream->done()) << "ended as idle while receiving stream blocks, after " << i + 1
+                                 << " statements";
   }
   ASSERT_TRUE(session->Exec("COMMIT").ok());
   std::vector<Change> c = ReadChanges(*stream, kStatements * 1000);

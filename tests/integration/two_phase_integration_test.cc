@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <atomic>
 #include <iostream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -43,7 +43,6 @@ class TwoPhaseTest : public StreamTest {
     for (const Change& c : changes) ids.push_back(c.id());
     return ids;
   }
-
 };
 
 TEST_F(TwoPhaseTest, PreparedTransactionArrivesAtCommitPrepared) {
@@ -80,8 +79,8 @@ TEST_F(TwoPhaseTest, CommitPreparedAfterAConsumerRestart) {
   uint64_t acked = 0;
   {
     absl::StatusOr<ChangeStream> opened = ChangeStream::Open(TwoPhaseOptions());
-  ASSERT_TRUE(opened.ok()) << opened.status();
-  ChangeStream& stream = *opened;
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    ChangeStream& stream = *opened;
     Exec("BEGIN; INSERT INTO t VALUES (1), (2); PREPARE TRANSACTION 'g1'");
     Exec("INSERT INTO t VALUES (3)");
     std::vector<Change> c = ReadChanges(stream, 1);
@@ -154,7 +153,8 @@ TEST_F(TwoPhaseTest, FastShutdownIsNotHeldUpByAPendingPrepare) {
       internal::EmbeddedPostgres::Start();
   ASSERT_TRUE(own.ok()) << own.status();
   internal::EmbeddedPostgres& server = **own;
-  ASSERT_TRUE(server.Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t").ok());
+  ASSERT_TRUE(
+      server.Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE t").ok());
   StreamOptions options = MakeOptions(server.Dsn(), "s", "pub");
   options.two_phase = true;
   options.status_interval = absl::Milliseconds(100);
@@ -301,9 +301,9 @@ TEST_F(TwoPhaseTest, AtPrepareStreamedTransactionIsDeliveredAtStreamPrepare) {
   std::vector<Change> k = ReadChanges(stream, 1);
   EXPECT_EQ(k[0].op(), Operation::kCommitPrepared);
   EXPECT_EQ(k[0].gid(), "big");
-  auto rows = pg().Query("SELECT stream_txns FROM pg_stat_replication_slots WHERE slot_name = '" +
-                             slot_ + "'",
-                         dbname());
+  auto rows = pg().Query(
+      "SELECT stream_txns FROM pg_stat_replication_slots WHERE slot_name = '" + slot_ + "'",
+      dbname());
   ASSERT_TRUE(rows.ok() && !rows->empty() && (*rows)[0][0]);
   EXPECT_GT(std::stoll(*(*rows)[0][0]), 0) << "the server did not stream: the test proves nothing";
 }

@@ -1,7 +1,7 @@
 // Every supported PostgreSQL type through ChangeStream against a real PostgreSQL 15:
 // each value is written with SQL, decoded by pgcdc and compared, as a compact
-// rendering of the value (kind and exact contents; the protobuf form must agree), with an expected value that
-// is written by hand or computed by the server (never by pgcdc's own formatters).
+// rendering of the value (kind and exact contents; the protobuf form must agree), with an expected
+// value that is written by hand or computed by the server (never by pgcdc's own formatters).
 #include <charconv>
 #include <memory>
 #include <string>
@@ -13,11 +13,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
+#include "integration/testing/postgres_fixture.h"
+#include "integration/testing/stream_helpers.h"
+#include "internal/strings.h"
 #include "pgcdc/pgcdc.h"
 #include "pgcdc/v1/change.pb.h"
-#include "integration/testing/postgres_fixture.h"
-#include "internal/strings.h"
-#include "integration/testing/stream_helpers.h"
 
 namespace pgcdc::testing {
 namespace {
@@ -28,8 +28,8 @@ std::string Inf(Infinity infinity) { return infinity == Infinity::kPositive ? "+
 std::string Inf(v1::Infinity infinity) { return Inf(static_cast<Infinity>(infinity)); }
 
 std::string ShowTimestamp(const char* kind, const Timestamp& t) {
-  return absl::StrCat(kind, t.infinity == Infinity::kFinite ? absl::StrCat(t.micros)
-                                                             : Inf(t.infinity));
+  return absl::StrCat(kind,
+                      t.infinity == Infinity::kFinite ? absl::StrCat(t.micros) : Inf(t.infinity));
 }
 
 std::string ShowFloat(double value) {  // shortest round-trip text: equal text <=> equal double
@@ -79,8 +79,7 @@ std::string Show(const Value& v) {
     case ValueKind::kTime:
       return absl::StrCat("time:", v.time_value());
     case ValueKind::kTimeTz:
-      return absl::StrCat("timetz:", v.timetz_value().micros, "@",
-                          v.timetz_value().offset_seconds);
+      return absl::StrCat("timetz:", v.timetz_value().micros, "@", v.timetz_value().offset_seconds);
     case ValueKind::kTimestamp:
       return ShowTimestamp("ts:", v.timestamp_value());
     case ValueKind::kTimestampTz:
@@ -150,8 +149,7 @@ std::string Show(const v1::Value& v, uint32_t enclosing_element_oid = 0) {
     case V::kTimestamptzValue: {
       const bool tz = v.kind_case() == V::kTimestamptzValue;
       const v1::Timestamp& t = tz ? v.timestamptz_value() : v.timestamp_value();
-      return ShowTimestamp(tz ? "tstz:" : "ts:",
-                           {t.micros(), static_cast<Infinity>(t.infinity())});
+      return ShowTimestamp(tz ? "tstz:" : "ts:", {t.micros(), static_cast<Infinity>(t.infinity())});
     }
     case V::kIntervalValue: {
       const v1::Interval& i = v.interval_value();
@@ -245,8 +243,8 @@ class TypesTest : public PostgresTest {
       nulls.push_back("NULL");
       regtypes.push_back("'" + absl::StrReplaceAll(c.type, {{"'", "''"}}) + "'::regtype::oid");
       if (c.expected.rfind("sql:", 0) == 0) {
-        computed.push_back(absl::StrReplaceAll(c.expected.substr(4),
-                                               {{"$v", "(" + c.literal + ")::" + c.type}}));
+        computed.push_back(
+            absl::StrReplaceAll(c.expected.substr(4), {{"$v", "(" + c.literal + ")::" + c.type}}));
       }
     }
     ASSERT_NO_FATAL_FAILURE(Exec(setup + "CREATE TABLE t (" + absl::StrJoin(columns, ", ") +
@@ -362,7 +360,8 @@ TEST_F(TypesTest, TextBinaryUuidJson) {
       {"uuid", "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'", "uuid:a0eebc999c0b4ef8bb6d6bb9bd380a11"},
       {"uuid", "'00000000-0000-0000-0000-000000000000'", "uuid:00000000000000000000000000000000"},
       {"json", R"('{"b": 1,   "a": [1, 2],
- "b": "dup"}')", R"(json:{"b": 1,   "a": [1, 2],
+ "b": "dup"}')",
+       R"(json:{"b": 1,   "a": [1, 2],
  "b": "dup"})"},
       {"json", "'null'", "json:null"},
       {"jsonb", R"('{"bb": 1.50,   "a": [1,2], "bb": "dup", "c": "\u00e9"}')",
@@ -523,10 +522,10 @@ TEST_F(TypesTest, EnumsDomainsCompositesAndOtherTypes) {
 
 // OIDs written by hand for a few types, on top of Check's '<type>'::regtype comparison.
 TEST_F(TypesTest, TypeOidsKeysAndOldKeyRow) {
-  ASSERT_NO_FATAL_FAILURE(Exec(
-      "CREATE TYPE color AS ENUM ('red');"
-      "CREATE TABLE k (a int, b timestamptz, c text, e color, n numeric, PRIMARY KEY (a, b));"
-      "CREATE PUBLICATION pub FOR TABLE k;"));
+  ASSERT_NO_FATAL_FAILURE(
+      Exec("CREATE TYPE color AS ENUM ('red');"
+           "CREATE TABLE k (a int, b timestamptz, c text, e color, n numeric, PRIMARY KEY (a, b));"
+           "CREATE PUBLICATION pub FOR TABLE k;"));
   const std::vector<std::string> enum_oid = SelectRow({"'color'::regtype::oid"});
   absl::StatusOr<ChangeStream> stream = Open();
   ASSERT_TRUE(stream.ok()) << stream.status();
@@ -561,9 +560,9 @@ TEST_F(TypesTest, TypeOidsKeysAndOldKeyRow) {
 // extra_float_digits, bytea_output), set on the database so that the walsender would
 // inherit them: pgcdc pins its own, so the decoded values do not change.
 TEST_F(TypesTest, DatabaseOutputSettingsDoNotChangeValues) {
-  const std::vector<std::string> settings = {
-      "DateStyle = 'SQL, DMY'", "IntervalStyle = 'iso_8601'", "TimeZone = 'Asia/Kathmandu'",
-      "extra_float_digits = -15", "bytea_output = 'escape'"};
+  const std::vector<std::string> settings = {"DateStyle = 'SQL, DMY'", "IntervalStyle = 'iso_8601'",
+                                             "TimeZone = 'Asia/Kathmandu'",
+                                             "extra_float_digits = -15", "bytea_output = 'escape'"};
   for (const std::string& setting : settings) {
     ASSERT_NO_FATAL_FAILURE(Exec("ALTER DATABASE " + db_ + " SET " + setting));
   }
@@ -593,14 +592,15 @@ TEST_F(TypesTest, Latin1DatabaseArrivesAsUtf8) {
                   .ok());
   // The statements below are UTF-8; without this the server would read them as LATIN1.
   ASSERT_TRUE(pg().Exec("ALTER DATABASE " + db_ + " SET client_encoding = 'UTF8'").ok());
-  Check({
-            {"text", "'café ÿ'", R"(text:"café ÿ")"},
-            {"char(3)", "'é'", R"(text:"é  ")"},
-            {"text[]", "'{é,\"a é\"}'", R"({25}[text:"é", text:"a é"])"},
-            {"jsonb", R"('{"k": "é"}')", R"(json:{"k": "é"})"},
-            {"word", "'né'", R"(text:"né")"},
-        },
-        "CREATE TYPE word AS ENUM ('né');");
+  Check(
+      {
+          {"text", "'café ÿ'", R"(text:"café ÿ")"},
+          {"char(3)", "'é'", R"(text:"é  ")"},
+          {"text[]", "'{é,\"a é\"}'", R"({25}[text:"é", text:"a é"])"},
+          {"jsonb", R"('{"k": "é"}')", R"(json:{"k": "é"})"},
+          {"word", "'né'", R"(text:"né")"},
+      },
+      "CREATE TYPE word AS ENUM ('né');");
 }
 
 }  // namespace

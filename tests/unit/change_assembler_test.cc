@@ -68,7 +68,14 @@ class AssemblerTest : public ::testing::Test {
   }
   static std::string StreamStop() { return PgoutputBuilder().Byte('E').str(); }
   static std::string StreamCommit(uint32_t xid, uint64_t commit_lsn, uint64_t end_lsn) {
-    return PgoutputBuilder().Byte('c').U32(xid).U8(0).Lsn(commit_lsn).Lsn(end_lsn).Timestamp(3000).str();
+    return PgoutputBuilder()
+        .Byte('c')
+        .U32(xid)
+        .U8(0)
+        .Lsn(commit_lsn)
+        .Lsn(end_lsn)
+        .Timestamp(3000)
+        .str();
   }
   static std::string StreamAbort(uint32_t xid, uint32_t subxid) {
     return PgoutputBuilder().Byte('A').U32(xid).U32(subxid).str();
@@ -305,21 +312,48 @@ TEST_F(LimitedAssemblerTest, StreamedMessagesSpillToMakeRoomForTheOpenTransactio
 class TwoPhaseMessages {
  public:
   static std::string BeginPrepare(uint64_t lsn, uint32_t xid, const std::string& gid) {
-    return PgoutputBuilder().Byte('b').Lsn(lsn).Lsn(lsn + 0x20).Timestamp(500).U32(xid)
-        .CString(gid).str();
+    return PgoutputBuilder()
+        .Byte('b')
+        .Lsn(lsn)
+        .Lsn(lsn + 0x20)
+        .Timestamp(500)
+        .U32(xid)
+        .CString(gid)
+        .str();
   }
-  static std::string Prepare(uint64_t lsn, uint32_t xid, const std::string& gid,
-                             char type = 'P') {
-    return PgoutputBuilder().Byte(type).U8(0).Lsn(lsn).Lsn(lsn + 0x20).Timestamp(500).U32(xid)
-        .CString(gid).str();
+  static std::string Prepare(uint64_t lsn, uint32_t xid, const std::string& gid, char type = 'P') {
+    return PgoutputBuilder()
+        .Byte(type)
+        .U8(0)
+        .Lsn(lsn)
+        .Lsn(lsn + 0x20)
+        .Timestamp(500)
+        .U32(xid)
+        .CString(gid)
+        .str();
   }
   static std::string CommitPrepared(uint64_t lsn, uint32_t xid, const std::string& gid) {
-    return PgoutputBuilder().Byte('K').U8(0).Lsn(lsn).Lsn(lsn + 0x30).Timestamp(4000).U32(xid)
-        .CString(gid).str();
+    return PgoutputBuilder()
+        .Byte('K')
+        .U8(0)
+        .Lsn(lsn)
+        .Lsn(lsn + 0x30)
+        .Timestamp(4000)
+        .U32(xid)
+        .CString(gid)
+        .str();
   }
   static std::string RollbackPrepared(uint32_t xid, const std::string& gid) {
-    return PgoutputBuilder().Byte('r').U8(0).Lsn(0x700).Lsn(0x800).Timestamp(500)
-        .Timestamp(600).U32(xid).CString(gid).str();
+    return PgoutputBuilder()
+        .Byte('r')
+        .U8(0)
+        .Lsn(0x700)
+        .Lsn(0x800)
+        .Timestamp(500)
+        .Timestamp(600)
+        .U32(xid)
+        .CString(gid)
+        .str();
   }
 };
 
@@ -527,8 +561,8 @@ TEST_F(AtPrepareAssemblerTest, StreamedTransactionRolledBackAfterStreamPrepare) 
   EXPECT_EQ(ready_[1].op(), Operation::kRollbackPrepared);
   // Its schema went with it: the table needs a Relation again.
   MustFeed(Begin(0xB00, 51));
-  EXPECT_THAT(Feed(Insert(9)), StatusIs(absl::StatusCode::kDataLoss,
-                                        HasSubstr("no Relation message described")));
+  EXPECT_THAT(Feed(Insert(9)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("no Relation message described")));
 }
 
 TEST_F(AtPrepareAssemblerTest, ProtocolViolations) {
@@ -551,8 +585,8 @@ TEST_F(AssemblerTest, AbortedStreamedTransactionIsNeverDelivered) {
   // Its Relation message was dropped with it: a later change of the table needs the
   // Relation the server will send again.
   MustFeed(Begin(0x600, 11));
-  EXPECT_THAT(Feed(Insert(2)), StatusIs(absl::StatusCode::kDataLoss,
-                                        HasSubstr("no Relation message described")));
+  EXPECT_THAT(Feed(Insert(2)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("no Relation message described")));
   EXPECT_TRUE(ready_.empty());
 }
 
@@ -560,8 +594,16 @@ TEST_F(AssemblerTest, StreamRelationOverlayAppliesToItsTransactionUntilCommit) {
   MustFeed(RelationMessage());
   MustFeed(StreamStart(10, true));
   MustFeed(RelationMessage(10, /*extra_column=*/true));
-  MustFeed(PgoutputBuilder().Byte('I').U32(10).U32(kRel).Byte('N').U16(3)
-               .Text("1").Text("x").Text("7").str());
+  MustFeed(PgoutputBuilder()
+               .Byte('I')
+               .U32(10)
+               .U32(kRel)
+               .Byte('N')
+               .U16(3)
+               .Text("1")
+               .Text("x")
+               .Text("7")
+               .str());
   MustFeed(StreamStop());
   // Outside the stream the old shape still holds.
   MustFeed(Begin(0x600, 11));
@@ -573,8 +615,8 @@ TEST_F(AssemblerTest, StreamRelationOverlayAppliesToItsTransactionUntilCommit) {
   EXPECT_EQ(ready_[1].new_row().size(), 3u);
   // After the commit the new shape is the table's shape.
   MustFeed(Begin(0xA00, 12));
-  EXPECT_THAT(Feed(Insert(3)), StatusIs(absl::StatusCode::kDataLoss,
-                                        HasSubstr("has 2 columns but its Relation")));
+  EXPECT_THAT(Feed(Insert(3)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("has 2 columns but its Relation")));
 }
 
 TEST_F(AssemblerTest, FirstSegmentAfterReconnectDiscardsStaleChunks) {
@@ -621,13 +663,13 @@ TEST_F(AssemblerTest, KeyOnlyOldRowKeepsKeyColumnsOnly) {
 
 TEST_F(AssemblerTest, ProtocolViolationsAreDataLoss) {
   MustFeed(RelationMessage());
-  EXPECT_THAT(Feed(Insert(1)), StatusIs(absl::StatusCode::kDataLoss,
-                                        HasSubstr("Insert outside a transaction")));
+  EXPECT_THAT(Feed(Insert(1)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("Insert outside a transaction")));
   EXPECT_THAT(Feed(Commit(0x600, 0x630)),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("Commit without Begin")));
   MustFeed(Begin(0x600, 11));
-  EXPECT_THAT(Feed(Begin(0x700, 12)), StatusIs(absl::StatusCode::kDataLoss,
-                                               HasSubstr("inside an unfinished transaction")));
+  EXPECT_THAT(Feed(Begin(0x700, 12)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("inside an unfinished transaction")));
   EXPECT_THAT(Feed(Commit(0x601, 0x630)),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("differs from its Begin")));
   EXPECT_THAT(Feed(PgoutputBuilder().Byte('I').U32(999).Byte('N').U16(0).str()),

@@ -49,8 +49,15 @@ class ChangeTest : public ::testing::Test {
 TEST_F(ChangeTest, ArraysKeepDimensionsBoundsAndRowMajorElements) {
   Relation();
   Begin();
-  Feed(PgoutputBuilder().Byte('I').U32(kRel).Byte('N').U16(3).Text("1")
-           .Text("[0:1][5:7]={{1,2,3},{4,NULL,6}}").Text("n").str());
+  Feed(PgoutputBuilder()
+           .Byte('I')
+           .U32(kRel)
+           .Byte('N')
+           .U16(3)
+           .Text("1")
+           .Text("[0:1][5:7]={{1,2,3},{4,NULL,6}}")
+           .Text("n")
+           .str());
   Commit();
   ASSERT_EQ(ready_.size(), 1u);
   const Value tags = ready_[0].new_row()[1].value();
@@ -72,19 +79,61 @@ TEST_F(ChangeTest, ArraysKeepDimensionsBoundsAndRowMajorElements) {
 
   v1::Change expected;
   ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
-    id: "0000000000000900-00000000" op: OPERATION_INSERT schema: "public" table: "t"
-    new_row {
-      columns { name: "id" type_oid: 23 key: true type_modifier: -1 value { int_value: 1 } }
-      columns { name: "tags" type_oid: 1007 type_modifier: -1 value { array_value {
-        elements { array_value { elements { int_value: 1 } elements { int_value: 2 }
-                                 elements { int_value: 3 } element_type_oid: 23 } }
-        elements { array_value { elements { int_value: 4 } elements { null {} }
-                                 elements { int_value: 6 } element_type_oid: 23 } }
-        lower_bounds: 0 lower_bounds: 5 element_type_oid: 23 } } }
-      columns { name: "note" type_oid: 25 type_modifier: -1 value { text_value: "n" } }
-    }
-    lsn: 0x100 commit_lsn: 0x900 end_lsn: 0x930 xid: 5 commit_time_us: 946684800000000
-    last_in_transaction: true relation_oid: 16384)pb", &expected));
+                                                              id: "0000000000000900-00000000"
+                                                              op: OPERATION_INSERT
+                                                              schema: "public"
+                                                              table: "t"
+                                                              new_row {
+                                                                columns {
+                                                                  name: "id"
+                                                                  type_oid: 23
+                                                                  key: true
+                                                                  type_modifier: -1
+                                                                  value { int_value: 1 }
+                                                                }
+                                                                columns {
+                                                                  name: "tags"
+                                                                  type_oid: 1007
+                                                                  type_modifier: -1
+                                                                  value {
+                                                                    array_value {
+                                                                      elements {
+                                                                        array_value {
+                                                                          elements { int_value: 1 }
+                                                                          elements { int_value: 2 }
+                                                                          elements { int_value: 3 }
+                                                                          element_type_oid: 23
+                                                                        }
+                                                                      }
+                                                                      elements {
+                                                                        array_value {
+                                                                          elements { int_value: 4 }
+                                                                          elements { null {} }
+                                                                          elements { int_value: 6 }
+                                                                          element_type_oid: 23
+                                                                        }
+                                                                      }
+                                                                      lower_bounds: 0
+                                                                      lower_bounds: 5
+                                                                      element_type_oid: 23
+                                                                    }
+                                                                  }
+                                                                }
+                                                                columns {
+                                                                  name: "note"
+                                                                  type_oid: 25
+                                                                  type_modifier: -1
+                                                                  value { text_value: "n" }
+                                                                }
+                                                              }
+                                                              lsn: 0x100
+                                                              commit_lsn: 0x900
+                                                              end_lsn: 0x930
+                                                              xid: 5
+                                                              commit_time_us: 946684800000000
+                                                              last_in_transaction: true
+                                                              relation_oid: 16384)pb",
+                                                            &expected));
   const v1::Change proto = ready_[0].ToProto();
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(expected, proto))
       << proto.ShortDebugString();
@@ -95,8 +144,16 @@ TEST_F(ChangeTest, RecordKeepsTheRelationItWasDecodedWith) {
   Begin();
   Feed(PgoutputBuilder().Byte('I').U32(kRel).Byte('N').U16(3).Text("1").Null().Text("a").str());
   Relation(/*extra=*/true);  // ALTER TABLE inside the transaction
-  Feed(PgoutputBuilder().Byte('I').U32(kRel).Byte('N').U16(4).Text("2").Null().Text("b")
-           .Text("9").str());
+  Feed(PgoutputBuilder()
+           .Byte('I')
+           .U32(kRel)
+           .Byte('N')
+           .U16(4)
+           .Text("2")
+           .Null()
+           .Text("b")
+           .Text("9")
+           .str());
   Commit();
   ASSERT_EQ(ready_.size(), 2u);
   EXPECT_EQ(ready_[0].new_row().size(), 3u);
@@ -116,8 +173,20 @@ TEST_F(ChangeTest, RecordKeepsTheRelationItWasDecodedWith) {
 TEST_F(ChangeTest, CopiesAreDeepAndViewsSurviveMoves) {
   Relation();
   Begin();
-  Feed(PgoutputBuilder().Byte('U').U32(kRel).Byte('O').U16(3).Text("1").Text("{7}").Text("old")
-           .Byte('N').U16(3).Text("1").Text("{8}").Unchanged().str());
+  Feed(PgoutputBuilder()
+           .Byte('U')
+           .U32(kRel)
+           .Byte('O')
+           .U16(3)
+           .Text("1")
+           .Text("{7}")
+           .Text("old")
+           .Byte('N')
+           .U16(3)
+           .Text("1")
+           .Text("{8}")
+           .Unchanged()
+           .str());
   Commit();
   ASSERT_EQ(ready_.size(), 1u);
   Change original = std::move(ready_[0]);

@@ -40,8 +40,8 @@ TEST(CliArgsTest, EveryStreamOptionHasItsFlag) {
   const std::string usage = Usage("pgcdc stream", "about", specs);
   for (const OptionInfo& o : StreamOptionTable()) {
     const bool is_switch = o.type == OptionType::kBool || o.type == OptionType::kOptionalBool;
-    const std::string shown = (is_switch ? "  --[no-]" : "  --") + std::string(o.flag) +
-                              (is_switch ? "\n" : " ");
+    const std::string shown =
+        (is_switch ? "  --[no-]" : "  --") + std::string(o.flag) + (is_switch ? "\n" : " ");
     EXPECT_NE(usage.find(shown), std::string::npos) << shown;
   }
   EXPECT_THAT(usage, HasSubstr("(default: 64MiB)"));
@@ -49,11 +49,27 @@ TEST(CliArgsTest, EveryStreamOptionHasItsFlag) {
 }
 
 TEST(CliArgsTest, FlagsSetTheOptions) {
-  absl::StatusOr<StreamOptions> o =
-      Options({"--dsn", "host=db", "--slot=orders", "--publication", "a", "--publication=b",
-               "--create-slot", "--no-streaming", "--no-reconnect", "--max-buffered-bytes",
-               "16MiB", "--read-linger", "0", "--idle-timeout", "1.5", "--max-duration=2m",
-               "--start-lsn", "0/10", "--snapshot", "initial", "--two-phase=true"});
+  absl::StatusOr<StreamOptions> o = Options({"--dsn",
+                                             "host=db",
+                                             "--slot=orders",
+                                             "--publication",
+                                             "a",
+                                             "--publication=b",
+                                             "--create-slot",
+                                             "--no-streaming",
+                                             "--no-reconnect",
+                                             "--max-buffered-bytes",
+                                             "16MiB",
+                                             "--read-linger",
+                                             "0",
+                                             "--idle-timeout",
+                                             "1.5",
+                                             "--max-duration=2m",
+                                             "--start-lsn",
+                                             "0/10",
+                                             "--snapshot",
+                                             "initial",
+                                             "--two-phase=true"});
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->dsn, "host=db");
   EXPECT_EQ(o->slot_name, "orders");
@@ -77,9 +93,8 @@ TEST(CliArgsTest, DeprecatedSpellingsStillWorkAndSaySo) {
   ASSERT_TRUE(ApplyStreamOptionFlags(*args, o).ok());
   EXPECT_EQ(o.max_buffered_bytes, size_t{16} << 20);
   EXPECT_EQ(o.read_linger, absl::Microseconds(50));
-  EXPECT_THAT(args->warnings(),
-              ::testing::ElementsAre(HasSubstr("use --max-buffered-bytes 16MiB"),
-                                     HasSubstr("use --read-linger 50us")));
+  EXPECT_THAT(args->warnings(), ::testing::ElementsAre(HasSubstr("use --max-buffered-bytes 16MiB"),
+                                                       HasSubstr("use --read-linger 50us")));
 }
 
 TEST(CliArgsTest, MistakesNameTheFlagAndTheClosestValidOne) {
@@ -88,8 +103,7 @@ TEST(CliArgsTest, MistakesNameTheFlagAndTheClosestValidOne) {
   EXPECT_THAT(ParseLine({"--slots", "x"}).status().message(), HasSubstr("did you mean --slot?"));
   EXPECT_THAT(ParseLine({"--no-stremaing"}).status().message(),
               HasSubstr("unknown option --no-stremaing"));
-  EXPECT_THAT(ParseLine({"--frobnicate"}).status().message(),
-              Not(HasSubstr("did you mean")));
+  EXPECT_THAT(ParseLine({"--frobnicate"}).status().message(), Not(HasSubstr("did you mean")));
   EXPECT_THAT(ParseLine({"--slot"}).status().message(), HasSubstr("--slot needs a value"));
   EXPECT_THAT(ParseLine({"orders"}).status().message(), HasSubstr("unexpected argument"));
   EXPECT_THAT(Options({"--idle-timeout", "soon"}).status().message(),

@@ -1,9 +1,8 @@
-#include "json_abbreviation.h"
-
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "json_abbreviation.h"
 
 namespace pgcdc::cli {
 namespace {

@@ -1,7 +1,5 @@
 // The CLI's snapshot progress line (tools/pgcdc/progress_display.*): exact text for
 // hand-built progress values, and the throttled drawing on a stream.
-#include "progress_display.h"
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "progress_display.h"
 
 namespace pgcdc::cli {
 namespace {
@@ -37,7 +36,7 @@ TEST(FormatSnapshotProgressTest, RunningShowsTotalsRatesEtaAndActiveTables) {
   const std::vector<TableSnapshotProgress> tables = {
       Table("orders", 1200000, 150 * kMiB, 2500000, false),
       Table("items", 30000, 3 * kMiB, 30000, true),
-      Table("fresh", 0, 0, -1, false),           // not started, never analyzed
+      Table("fresh", 0, 0, -1, false),             // not started, never analyzed
       Table("notes", 4100, 400 << 10, -1, false),  // never analyzed: counts what was seen
   };
   // 1234100 of 2534100 expected rows (48%); 41.1k rows/s over 30 s; 1.3M rows to go.
@@ -47,9 +46,9 @@ TEST(FormatSnapshotProgressTest, RunningShowsTotalsRatesEtaAndActiveTables) {
 }
 
 TEST(FormatSnapshotProgressTest, NoRateOrEtaInTheFirstSecond) {
-  EXPECT_EQ(FormatSnapshotProgress({Table("t", 500, 2048, 1000, false)}, absl::Milliseconds(900),
-                                   false),
-            "snapshot  50%  500/~1000 rows  2.0 KiB  0/1 tables  | public.t 50% of ~1000");
+  EXPECT_EQ(
+      FormatSnapshotProgress({Table("t", 500, 2048, 1000, false)}, absl::Milliseconds(900), false),
+      "snapshot  50%  500/~1000 rows  2.0 KiB  0/1 tables  | public.t 50% of ~1000");
   EXPECT_EQ(FormatSnapshotProgress({Table("t", 500, 2048, 1000, false)}, absl::Seconds(1), false),
             "snapshot  50%  500/~1000 rows  2.0 KiB  0/1 tables  500 rows/s  2.0 KiB/s  ETA 1s  "
             "| public.t 50% of ~1000");
@@ -79,9 +78,9 @@ TEST(FormatSnapshotProgressTest, NoTablesAndUnitBoundaries) {
   EXPECT_EQ(FormatSnapshotProgress({}, absl::ZeroDuration(), true),
             "snapshot 100%  0 rows  0 B  0/0 tables  in 0s");
   // Just below 10000 rows, 1 KiB, 1 GiB; hours in the duration.
-  EXPECT_EQ(FormatSnapshotProgress({Table("a", 9999, 1023, 9999, true),
-                                    Table("b", 1, int64_t{1} << 30, 1, true)},
-                                   absl::Hours(2) + absl::Minutes(3) + absl::Seconds(4), true),
+  EXPECT_EQ(FormatSnapshotProgress(
+                {Table("a", 9999, 1023, 9999, true), Table("b", 1, int64_t{1} << 30, 1, true)},
+                absl::Hours(2) + absl::Minutes(3) + absl::Seconds(4), true),
             "snapshot 100%  10000 rows  1.00 GiB  2/2 tables  in 2h03m  1 rows/s  142.0 KiB/s");
 }
 

@@ -21,7 +21,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-
 constexpr uint64_t kStart = 0x00000001000000A0ULL;
 constexpr uint64_t kEnd = 0x00000001000000B8ULL;
 constexpr int64_t kSendTime = 765432109876543LL;
@@ -32,7 +31,10 @@ std::string BeginPayload() {
 
 std::string XLogDataBytes(std::string_view payload) {
   return PgoutputBuilder()
-      .Byte('w').Lsn(kStart).Lsn(kEnd).Timestamp(kSendTime)
+      .Byte('w')
+      .Lsn(kStart)
+      .Lsn(kEnd)
+      .Timestamp(kSendTime)
       .Bytes(payload)
       .str();
 }
@@ -63,8 +65,7 @@ TEST(CopyDataTest, XLogData) {
 
 TEST(CopyDataTest, XLogDataWithZeroPositions) {
   // Logical walsenders zero both positions for writes that are not a callback's last.
-  const std::string bytes =
-      PgoutputBuilder().Byte('w').Lsn(0).Lsn(0).Timestamp(-1).Byte('E').str();
+  const std::string bytes = PgoutputBuilder().Byte('w').Lsn(0).Lsn(0).Timestamp(-1).Byte('E').str();
   absl::StatusOr<CopyDataMessage> m = DecodeCopyData(bytes);
   ASSERT_TRUE(m.ok()) << m.status();
   const XLogData& x = std::get<XLogData>(*m);
@@ -125,9 +126,9 @@ TEST(CopyDataTest, KeepaliveIsExactly18Bytes) {
                          HasSubstr("replication CopyData Keepalive: truncated at byte")))
         << "prefix length " << n;
   }
-  EXPECT_THAT(DecodeCopyData(std::string_view(bytes.data(), 17)),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("truncated at byte 17 (need 1, have 0)")));
+  EXPECT_THAT(
+      DecodeCopyData(std::string_view(bytes.data(), 17)),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("truncated at byte 17 (need 1, have 0)")));
 }
 
 TEST(CopyDataTest, EmptyAndUnknown) {

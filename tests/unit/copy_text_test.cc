@@ -46,14 +46,29 @@ std::string EscapeLikeCopyTo(const std::string& value) {
   std::string out;
   for (const char c : value) {
     switch (c) {
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\v': out += "\\v"; break;
-      case '\\': out += "\\\\"; break;
-      default: out += c;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -69,15 +84,18 @@ TEST(SplitCopyRowTest, NullIsOnlyTheWholeFieldBackslashN) {
 
 TEST(SplitCopyRowTest, SingleCharacterEscapes) {
   EXPECT_THAT(Split("a\\\\b\tc\\td\te\\nf\tg\\rh\ti\\bj\tk\\fl\tm\\vn\n", 7),
-              ElementsAre("[a\\b]", "[c\td]", "[e\nf]", "[g\rh]", "[i\bj]", "[k\fl]",
-                          "[m\vn]"));
+              ElementsAre("[a\\b]", "[c\td]", "[e\nf]", "[g\rh]", "[i\bj]", "[k\fl]", "[m\vn]"));
   // Any other escaped character stands for itself, as COPY FROM reads it.
   EXPECT_THAT(Split("\\q\\.\\\"", 1), ElementsAre("[q.\"]"));
 }
 
 TEST(SplitCopyRowTest, OctalEscapesTakeUpToThreeDigits) {
   EXPECT_THAT(Split("\\101\t\\1011\t\\08\t\\7\t\\377\t\\777", 6),
-              ElementsAre("[A]", "[A1]", std::string("[\0" "8]", 4), "[\a]", "[\xff]",
+              ElementsAre("[A]", "[A1]",
+                          std::string("[\0"
+                                      "8]",
+                                      4),
+                          "[\a]", "[\xff]",
                           "[\xff]"));  // \777 keeps the low 8 bits, like COPY FROM
 }
 
@@ -94,8 +112,8 @@ TEST(SplitCopyRowTest, EveryByteRoundTripsThroughEachEscapeForm) {
     std::snprintf(octal, sizeof octal, "\\%03o", b);
     std::snprintf(hex, sizeof hex, "\\x%02x", b);
     const std::string line = EscapeLikeCopyTo(value) + "\t<" + octal + ">\t<" + hex + ">\n";
-    EXPECT_THAT(Split(line, 3), ElementsAre("[" + value + "]", "[" + value + "]",
-                                            "[" + value + "]"))
+    EXPECT_THAT(Split(line, 3),
+                ElementsAre("[" + value + "]", "[" + value + "]", "[" + value + "]"))
         << "byte " << b;
   }
 }
@@ -146,21 +164,24 @@ TEST(SplitCopyRowTest, PlainFieldsPointIntoTheLineAndStateIsReset) {
 }
 
 TEST(SplitCopyRowTest, WrongFieldCountIsDataLoss) {
-  EXPECT_THAT(SplitStatus("1\t2\n", 3),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("has 2 fields where 3 were expected")));
-  EXPECT_THAT(SplitStatus("1\t2\t3\t4", 3),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("has 4 fields where 3 were expected")));
+  EXPECT_THAT(SplitStatus("1\t2\n", 3), StatusIs(absl::StatusCode::kDataLoss,
+                                                 HasSubstr("has 2 fields where 3 were expected")));
+  EXPECT_THAT(
+      SplitStatus("1\t2\t3\t4", 3),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("has 4 fields where 3 were expected")));
   // A trailing tab starts one more (empty) field.
-  EXPECT_THAT(SplitStatus("1\t2\t\n", 2),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("has 3 fields where 2 were expected")));
+  EXPECT_THAT(
+      SplitStatus("1\t2\t\n", 2),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("has 3 fields where 2 were expected")));
 }
 
 TEST(SplitCopyRowTest, DanglingBackslashIsDataLoss) {
-  EXPECT_THAT(SplitStatus("ab\\\n", 1),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("ends field 1 with a lone backslash")));
+  EXPECT_THAT(SplitStatus("ab\\\n", 1), StatusIs(absl::StatusCode::kDataLoss,
+                                                 HasSubstr("ends field 1 with a lone backslash")));
   // "x\<tab>y": COPY TO writes a tab in data as \t, so this tab ends field 2.
-  EXPECT_THAT(SplitStatus("1\tx\\\ty", 3),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("ends field 2 with a lone backslash")));
+  EXPECT_THAT(
+      SplitStatus("1\tx\\\ty", 3),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("ends field 2 with a lone backslash")));
   EXPECT_THAT(SplitStatus("\\", 1), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("backslash")));
 }
 

@@ -1,5 +1,7 @@
 // Debezium's record shapes on hand-built changes: the decimal bytes, the value forms
 // the vectors (tests/python/test_debezium.py) do not cover, defaults, key changes.
+#include "pgcdc/debezium.h"
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -9,7 +11,6 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "model/change_data.h"
-#include "pgcdc/debezium.h"
 #include "pgcdc/v1/change.pb.h"
 #include "unit/testing/change_from_proto.h"
 
@@ -38,12 +39,12 @@ TEST(DecimalBytesTest, BigEndianTwosComplementInTheFewestBytes) {
 }
 
 TEST(DecimalBytesTest, RescalesLikeSetScaleHalfEven) {
-  EXPECT_EQ(DecimalUnscaledBytes("1.5", 2), Bytes({0x00, 150}));   // padded
-  EXPECT_EQ(DecimalUnscaledBytes("1.25", 1), Bytes({12}));         // half to even
+  EXPECT_EQ(DecimalUnscaledBytes("1.5", 2), Bytes({0x00, 150}));  // padded
+  EXPECT_EQ(DecimalUnscaledBytes("1.25", 1), Bytes({12}));        // half to even
   EXPECT_EQ(DecimalUnscaledBytes("1.35", 1), Bytes({14}));
-  EXPECT_EQ(DecimalUnscaledBytes("1.251", 1), Bytes({13}));        // above half
-  EXPECT_EQ(DecimalUnscaledBytes("9.99", 1), Bytes({100}));        // carries
-  EXPECT_EQ(DecimalUnscaledBytes("12300", -2), Bytes({123}));      // numeric(5,-2)
+  EXPECT_EQ(DecimalUnscaledBytes("1.251", 1), Bytes({13}));    // above half
+  EXPECT_EQ(DecimalUnscaledBytes("9.99", 1), Bytes({100}));    // carries
+  EXPECT_EQ(DecimalUnscaledBytes("12300", -2), Bytes({123}));  // numeric(5,-2)
   EXPECT_EQ(DecimalUnscaledBytes(".5", 1), Bytes({5}));
   EXPECT_EQ(DecimalUnscaledBytes("NaN", 2), std::nullopt);
   EXPECT_EQ(DecimalUnscaledBytes("Infinity", 0), std::nullopt);
@@ -127,7 +128,8 @@ TEST(DebeziumValueTest, NumericsByDecimalMode) {
   EXPECT_EQ(ValuePayload(fixed, "numeric_value: \"-0.01\"", as_string), "\"-0.01\"");
   EXPECT_EQ(ValuePayload(fixed, "numeric_value: \"7\"", as_double), "7.0");
   EXPECT_EQ(ValuePayload(Col(1700), "numeric_value: \"-42\""), R"({"scale":0,"value":"1g=="})");
-  EXPECT_EQ(ValuePayload(Col(1700), "numeric_value: \"0.000001\""), R"({"scale":6,"value":"AQ=="})");
+  EXPECT_EQ(ValuePayload(Col(1700), "numeric_value: \"0.000001\""),
+            R"({"scale":6,"value":"AQ=="})");
 }
 
 TEST(DebeziumDefaultTest, ReadsLiteralsAndGeneratedPlaceholders) {
@@ -157,14 +159,36 @@ v1::Change ParseChange(std::string_view text) {
 
 TEST(DebeziumEncoderTest, KeyChangeIsADeleteAndACreate) {
   const Change change = ChangeFromProto(ParseChange(R"pb(
-    op: OPERATION_UPDATE schema: "public" table: "t"
+    op: OPERATION_UPDATE
+    schema: "public"
+    table: "t"
     new_row {
-      columns { name: "id" type_oid: 23 key: true value { int_value: 10 } }
-      columns { name: "name" type_oid: 25 value { text_value: "a" } }
+      columns {
+        name: "id"
+        type_oid: 23
+        key: true
+        value { int_value: 10 }
+      }
+      columns {
+        name: "name"
+        type_oid: 25
+        value { text_value: "a" }
+      }
     }
-    old_row { columns { name: "id" type_oid: 23 key: true value { int_value: 1 } } }
+    old_row {
+      columns {
+        name: "id"
+        type_oid: 23
+        key: true
+        value { int_value: 1 }
+      }
+    }
     old_row_kind: OLD_ROW_KIND_KEY
-    lsn: 100 commit_lsn: 200 end_lsn: 300 xid: 7 commit_time_us: 1000000
+    lsn: 100
+    commit_lsn: 200
+    end_lsn: 300
+    xid: 7
+    commit_time_us: 1000000
   )pb"));
   DebeziumOptions options;
   options.schemas = false;
@@ -175,7 +199,8 @@ TEST(DebeziumEncoderTest, KeyChangeIsADeleteAndACreate) {
   EXPECT_EQ((*records)[0].key, R"({"id":1})");
   EXPECT_TRUE((*records)[0].is_delete);
   EXPECT_NE((*records)[0].value.find(R"("before":{"id":1,"name":null},"after":null)"),
-            std::string::npos) << (*records)[0].value;
+            std::string::npos)
+      << (*records)[0].value;
   EXPECT_EQ((*records)[1].key, R"({"id":10})");
   EXPECT_NE((*records)[1].value.find(R"("op":"c")"), std::string::npos);
   EXPECT_NE((*records)[1].value.find(R"("txId":7,"lsn":100,)"), std::string::npos);
@@ -184,9 +209,10 @@ TEST(DebeziumEncoderTest, KeyChangeIsADeleteAndACreate) {
 }
 
 TEST(DebeziumEncoderTest, TruncatesAreSkippedAsDebeziumDoes) {
-  const Change change = ChangeFromProto(ParseChange(R"pb(
-    op: OPERATION_TRUNCATE schema: "public" table: "t"
-  )pb"));
+  const Change change =
+      ChangeFromProto(ParseChange(R"pb(
+        op: OPERATION_TRUNCATE schema: "public" table: "t"
+      )pb"));
   absl::StatusOr<std::vector<DebeziumRecord>> records = DebeziumEncoder({}).Encode(change);
   ASSERT_TRUE(records.ok());
   EXPECT_TRUE(records->empty());

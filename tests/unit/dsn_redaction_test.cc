@@ -55,8 +55,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(PasswordCandidatesTest, FindsUriAndKeyValuePasswords) {
   EXPECT_THAT(PasswordCandidates("postgresql://u:p%40ss@h/d"),
               ::testing::UnorderedElementsAre("p%40ss", "p@ss"));
-  EXPECT_THAT(PasswordCandidates("host=h password='it\\'s' user=u"),
-              ::testing::Contains("it's"));
+  EXPECT_THAT(PasswordCandidates("host=h password='it\\'s' user=u"), ::testing::Contains("it's"));
   EXPECT_THAT(PasswordCandidates("postgresql://u@h/d?password=x1&sslmode=require"),
               ::testing::Contains("x1"));
   EXPECT_TRUE(PasswordCandidates("postgresql://u@h/d").empty());

@@ -53,7 +53,7 @@ TEST(BackoffTest, DoublesWithJitterUpToTheCap) {
   b.StartFault(kT0);
   const absl::Duration ceilings[] = {absl::Milliseconds(100), absl::Milliseconds(200),
                                      absl::Milliseconds(400), absl::Milliseconds(800),
-                                     absl::Seconds(1), absl::Seconds(1)};
+                                     absl::Seconds(1),        absl::Seconds(1)};
   for (absl::Duration ceiling : ceilings) {
     std::optional<absl::Duration> d = b.NextDelay(kT0, absl::InfiniteFuture());
     ASSERT_TRUE(d.has_value());

@@ -1,5 +1,7 @@
 // The options table against StreamOptions: every field is in the table with its true
 // type, values survive set/get and text, and the text forms mean what the docs say.
+#include "pgcdc/option_table.h"
+
 #include <fstream>
 #include <regex>
 #include <set>
@@ -9,7 +11,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "option_fields.h"
-#include "pgcdc/option_table.h"
 
 namespace pgcdc {
 namespace {
@@ -163,9 +164,12 @@ TEST(OptionTableTest, TextForms) {
   EXPECT_EQ(FormatOptionValue(*FindStreamOption("max_buffered_bytes"), int64_t{64} << 20), "64MiB");
   EXPECT_EQ(FormatOptionValue(*FindStreamOption("max_buffered_bytes"), int64_t{1000}), "1000");
   EXPECT_EQ(FormatOptionValue(*FindStreamOption("receive_timeout"), absl::Seconds(30)), "30s");
-  for (auto [name, bad] : {std::pair{"max_buffered_bytes", "64XB"}, {"max_buffered_bytes", "-1"},
-                           {"read_linger", "soon"}, {"streaming", "maybe"},
-                           {"start_lsn", "16-B3"}, {"snapshot_readers", "two"}}) {
+  for (auto [name, bad] : {std::pair{"max_buffered_bytes", "64XB"},
+                           {"max_buffered_bytes", "-1"},
+                           {"read_linger", "soon"},
+                           {"streaming", "maybe"},
+                           {"start_lsn", "16-B3"},
+                           {"snapshot_readers", "two"}}) {
     absl::StatusOr<OptionValue> v = ParseOptionText(*FindStreamOption(name), bad);
     EXPECT_FALSE(v.ok()) << name << " " << bad;
     EXPECT_THAT(v.status().message(), HasSubstr(std::string(name) + " takes")) << bad;

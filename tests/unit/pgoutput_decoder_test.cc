@@ -23,7 +23,6 @@ using ::testing::Optional;
 
 using Kind = TupleColumn::Kind;
 
-
 constexpr uint64_t kLsn = 0x00000016B374D848ULL;     // 16/B374D848
 constexpr uint64_t kEndLsn = 0x00000016B374D900ULL;  // 16/B374D900
 constexpr int64_t kTime = 765432109876543LL;         // µs since 2000-01-01
@@ -73,10 +72,23 @@ std::string OriginBytes() { return PgoutputBuilder().Byte('O').Lsn(kLsn).CString
 
 std::string RelationBytes(bool in_stream = false) {
   return Start('R', in_stream)
-      .U32(kRel).CString("public").CString("orders").Byte('d').U16(3)
-      .U8(1).CString("id").U32(20).I32(-1)
-      .U8(0).CString("note").U32(1043).I32(68)
-      .U8(0).CString("zażółć_表").U32(90001).I32(-1)
+      .U32(kRel)
+      .CString("public")
+      .CString("orders")
+      .Byte('d')
+      .U16(3)
+      .U8(1)
+      .CString("id")
+      .U32(20)
+      .I32(-1)
+      .U8(0)
+      .CString("note")
+      .U32(1043)
+      .I32(68)
+      .U8(0)
+      .CString("zażółć_表")
+      .U32(90001)
+      .I32(-1)
       .str();
 }
 
@@ -86,8 +98,14 @@ std::string TypeBytes(bool in_stream = false) {
 
 std::string InsertBytes(bool in_stream = false) {
   return Start('I', in_stream)
-      .U32(kRel).Byte('N').U16(5)
-      .Text("42").Null().Unchanged().Text("").Binary(std::string("\x00\xFF\x01", 3))
+      .U32(kRel)
+      .Byte('N')
+      .U16(5)
+      .Text("42")
+      .Null()
+      .Unchanged()
+      .Text("")
+      .Binary(std::string("\x00\xFF\x01", 3))
       .str();
 }
 
@@ -105,13 +123,20 @@ std::string DeleteBytes(char old_kind, bool in_stream = false) {
 
 std::string TruncateBytes(bool in_stream = false) {
   return Start('T', in_stream)
-      .U32(2).U8(Truncate::kCascade | Truncate::kRestartIdentity).U32(kRel).U32(kRel + 1)
+      .U32(2)
+      .U8(Truncate::kCascade | Truncate::kRestartIdentity)
+      .U32(kRel)
+      .U32(kRel + 1)
       .str();
 }
 
 std::string MessageBytes(uint8_t flags, bool in_stream = false) {
   return Start('M', in_stream)
-      .U8(flags).Lsn(kLsn).CString("app.audit").U32(4).Bytes(std::string("a\0b\xFF", 4))
+      .U8(flags)
+      .Lsn(kLsn)
+      .CString("app.audit")
+      .U32(4)
+      .Bytes(std::string("a\0b\xFF", 4))
       .str();
 }
 
@@ -131,26 +156,49 @@ std::string StreamAbortLong() {
 
 std::string BeginPrepareBytes() {
   return PgoutputBuilder()
-      .Byte('b').Lsn(kLsn).Lsn(kEndLsn).Timestamp(kTime).U32(kXid).CString("gid-ä1")
+      .Byte('b')
+      .Lsn(kLsn)
+      .Lsn(kEndLsn)
+      .Timestamp(kTime)
+      .U32(kXid)
+      .CString("gid-ä1")
       .str();
 }
 
 std::string PrepareBytes(char type) {
   return PgoutputBuilder()
-      .Byte(type).U8(0).Lsn(kLsn).Lsn(kEndLsn).Timestamp(kTime).U32(kXid).CString("gid-1")
+      .Byte(type)
+      .U8(0)
+      .Lsn(kLsn)
+      .Lsn(kEndLsn)
+      .Timestamp(kTime)
+      .U32(kXid)
+      .CString("gid-1")
       .str();
 }
 
 std::string CommitPreparedBytes() {
   return PgoutputBuilder()
-      .Byte('K').U8(0).Lsn(kLsn).Lsn(kEndLsn).Timestamp(kTime).U32(kXid).CString("g")
+      .Byte('K')
+      .U8(0)
+      .Lsn(kLsn)
+      .Lsn(kEndLsn)
+      .Timestamp(kTime)
+      .U32(kXid)
+      .CString("g")
       .str();
 }
 
 std::string RollbackPreparedBytes() {
   return PgoutputBuilder()
-      .Byte('r').U8(0).Lsn(kLsn).Lsn(kEndLsn).Timestamp(kTime).Timestamp(kTime2)
-      .U32(kXid).CString("gid-9")
+      .Byte('r')
+      .U8(0)
+      .Lsn(kLsn)
+      .Lsn(kEndLsn)
+      .Timestamp(kTime)
+      .Timestamp(kTime2)
+      .U32(kXid)
+      .CString("gid-9")
       .str();
 }
 
@@ -206,9 +254,14 @@ TEST(PgoutputDecoderTest, Relation) {
 
 TEST(PgoutputDecoderTest, RelationInPgCatalogWithNoColumnsAndEveryIdentity) {
   for (char ident : {'d', 'n', 'f', 'i'}) {
-    const std::string bytes =
-        PgoutputBuilder().Byte('R').U32(1259).CString("").CString("Ünïcode").Byte(ident).U16(0)
-            .str();
+    const std::string bytes = PgoutputBuilder()
+                                  .Byte('R')
+                                  .U32(1259)
+                                  .CString("")
+                                  .CString("Ünïcode")
+                                  .Byte(ident)
+                                  .U16(0)
+                                  .str();
     const Relation m = DecodeAs<Relation>(bytes);
     EXPECT_EQ(m.nspname, "");
     EXPECT_EQ(m.relname, "Ünïcode");
@@ -633,10 +686,17 @@ TEST(PgoutputDecoderTest, InsertNeedsNewTupleMarker) {
 
 TEST(PgoutputDecoderTest, UpdateWithBothOldKeyAndOldRowIsRejected) {
   const std::string bytes = PgoutputBuilder()
-                                .Byte('U').U32(kRel)
-                                .Byte('K').U16(1).Text("1")
-                                .Byte('O').U16(1).Text("1")
-                                .Byte('N').U16(1).Text("2")
+                                .Byte('U')
+                                .U32(kRel)
+                                .Byte('K')
+                                .U16(1)
+                                .Text("1")
+                                .Byte('O')
+                                .U16(1)
+                                .Text("1")
+                                .Byte('N')
+                                .U16(1)
+                                .Text("2")
                                 .str();
   EXPECT_THAT(DecodePgoutput(bytes, 1, false),
               StatusIs(absl::StatusCode::kDataLoss,
@@ -702,9 +762,9 @@ TEST(PgoutputDecoderTest, TrailingBytesAreRejected) {
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("pgoutput Begin: 1 trailing bytes at byte 21 (message is 22 "
                                  "bytes)")));
-  EXPECT_THAT(DecodePgoutput(InsertBytes() + "nn", 1, false),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("pgoutput Insert: 2 trailing bytes")));
+  EXPECT_THAT(
+      DecodePgoutput(InsertBytes() + "nn", 1, false),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("pgoutput Insert: 2 trailing bytes")));
   EXPECT_THAT(DecodePgoutput(std::string("E\0", 2), 2, false),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("pgoutput Stream Stop: 1 trailing bytes at byte 1")));

@@ -28,11 +28,37 @@ std::string FromFmt(double v) {
 }
 
 TEST(ShortestDoubleTest, MatchesToCharsOnChosenValues) {
-  for (double v : {0.0, -0.0, 1.0, -1.0, 0.1, 0.5, 1.5, 10.0, 100.0, 123.456, 1e15, 1e16,
-                   1e17, 1e21, 1e22, 1e23, 1e-4, 1e-5, 1e-7, 0.0001234, 123456789012345680.0,
-                   9007199254740993.0, 5e-324, 2.2250738585072014e-308,
-                   std::numeric_limits<double>::max(), std::numeric_limits<double>::lowest(),
-                   std::numeric_limits<double>::min(), 3.14159, 299792458.0, 1e100, 1.7e-300}) {
+  for (double v : {0.0,
+                   -0.0,
+                   1.0,
+                   -1.0,
+                   0.1,
+                   0.5,
+                   1.5,
+                   10.0,
+                   100.0,
+                   123.456,
+                   1e15,
+                   1e16,
+                   1e17,
+                   1e21,
+                   1e22,
+                   1e23,
+                   1e-4,
+                   1e-5,
+                   1e-7,
+                   0.0001234,
+                   123456789012345680.0,
+                   9007199254740993.0,
+                   5e-324,
+                   2.2250738585072014e-308,
+                   std::numeric_limits<double>::max(),
+                   std::numeric_limits<double>::lowest(),
+                   std::numeric_limits<double>::min(),
+                   3.14159,
+                   299792458.0,
+                   1e100,
+                   1.7e-300}) {
     EXPECT_EQ(FromFmt(v), Reference(v)) << v;
   }
 }

@@ -44,12 +44,8 @@ TEST(WireReaderTest, ByteOrderIsNetworkOrder) {
 }
 
 TEST(WireReaderTest, ExtremeValues) {
-  const std::string bytes = PgoutputBuilder()
-                                .U64(UINT64_MAX)
-                                .I64(INT64_MIN)
-                                .I32(INT32_MIN)
-                                .U16(UINT16_MAX)
-                                .str();
+  const std::string bytes =
+      PgoutputBuilder().U64(UINT64_MAX).I64(INT64_MIN).I32(INT32_MIN).U16(UINT16_MAX).str();
   WireReader r(bytes);
   EXPECT_EQ(r.ReadU64(), UINT64_MAX);
   EXPECT_EQ(r.ReadI64(), INT64_MIN);
@@ -59,8 +55,7 @@ TEST(WireReaderTest, ExtremeValues) {
 }
 
 TEST(WireReaderTest, ReadsCStringsPointingIntoTheBuffer) {
-  const std::string bytes =
-      PgoutputBuilder().CString("public").CString("").CString("Łódź").str();
+  const std::string bytes = PgoutputBuilder().CString("public").CString("").CString("Łódź").str();
   WireReader r(bytes);
   const std::string_view a = r.ReadCString();
   EXPECT_EQ(a, "public");

@@ -139,9 +139,8 @@ const char* ErrnoText(int err, char (&buf)[24]) {
   }
   CloseFdsFrom(3);  // e.g. the watcher socket, which must close when the owner dies
   const EmbeddedOsUser& user = spec.user();
-  if (user.switch_user &&
-      (setgroups(user.groups.size(), user.groups.data()) != 0 || setgid(user.gid) != 0 ||
-       setuid(user.uid) != 0)) {
+  if (user.switch_user && (setgroups(user.groups.size(), user.groups.data()) != 0 ||
+                           setgid(user.gid) != 0 || setuid(user.uid) != 0)) {
     ChildFail("cannot switch to OS user postgres");
   }
   // After setuid(): a credential change clears the parent-death signal.
@@ -189,8 +188,8 @@ struct CommandResult {
   bool ok() const { return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0; }
 };
 
-absl::StatusOr<CommandResult> RunCommand(std::vector<std::string> args,
-                                         const EmbeddedOsUser& user, std::string cwd) {
+absl::StatusOr<CommandResult> RunCommand(std::vector<std::string> args, const EmbeddedOsUser& user,
+                                         std::string cwd) {
   const ChildSpec spec(std::move(args), user, std::move(cwd));
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
@@ -264,21 +263,21 @@ absl::StatusOr<std::string> FindBinDir(std::string requested) {
   }
   if (!requested.empty()) {
     if (HasServerBinaries(requested)) return requested;
-    return absl::NotFoundError(absl::StrCat(
-        "PostgreSQL bin directory '", requested,
-        "' (EmbeddedPostgresOptions::bin_dir, else $PGCDC_PG_BIN_DIR) lacks postgres, "
-        "initdb or pg_ctl; point it at the PostgreSQL server binaries (e.g. "
-        "/usr/lib/postgresql/15/bin) or leave it empty to autodetect"));
+    return absl::NotFoundError(
+        absl::StrCat("PostgreSQL bin directory '", requested,
+                     "' (EmbeddedPostgresOptions::bin_dir, else $PGCDC_PG_BIN_DIR) lacks postgres, "
+                     "initdb or pg_ctl; point it at the PostgreSQL server binaries (e.g. "
+                     "/usr/lib/postgresql/15/bin) or leave it empty to autodetect"));
   }
   const std::vector<std::string> dirs = CandidateBinDirs();
   for (const std::string& dir : dirs) {
     if (HasServerBinaries(dir)) return dir;
   }
-  return absl::NotFoundError(absl::StrCat(
-      "PostgreSQL server binaries (postgres, initdb, pg_ctl) not found (looked in ",
-      absl::StrJoin(dirs, ", "),
-      "); install them: apt-get install postgresql-15 (or set "
-      "EmbeddedPostgresOptions::bin_dir / PGCDC_PG_BIN_DIR)"));
+  return absl::NotFoundError(
+      absl::StrCat("PostgreSQL server binaries (postgres, initdb, pg_ctl) not found (looked in ",
+                   absl::StrJoin(dirs, ", "),
+                   "); install them: apt-get install postgresql-15 (or set "
+                   "EmbeddedPostgresOptions::bin_dir / PGCDC_PG_BIN_DIR)"));
 }
 
 absl::StatusOr<EmbeddedOsUser> ResolveOsUser() {
@@ -318,7 +317,8 @@ absl::StatusOr<std::string> MakeRootDir(const std::string& parent, const Embedde
   if (dir.size() + sizeof("/.s.PGSQL.65535") > sizeof(sockaddr_un::sun_path)) {
     rmdir(dir.c_str());
     return absl::InvalidArgumentError(absl::StrCat(
-        "temporary directory path ", dir, " is too long for a unix socket path; set "
+        "temporary directory path ", dir,
+        " is too long for a unix socket path; set "
         "EmbeddedPostgresOptions::parent_dir (or TMPDIR) to a shorter directory such as /tmp"));
   }
   if (user.switch_user && chown(dir.c_str(), user.uid, user.gid) != 0) {
@@ -441,7 +441,8 @@ absl::StatusOr<std::vector<EmbeddedPostgres::Row>> RunSql(const std::string& dsn
     return absl::UnavailableError(absl::StrCat("cannot connect to embedded PostgreSQL (", dsn,
                                                "): ", PQerrorMessage(conn.get())));
   }
-  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);  // keep stderr clean
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);  // keep stderr clean
   if (!PQsendQuery(conn.get(), std::string(sql).c_str())) {
     return absl::UnavailableError(PQerrorMessage(conn.get()));
   }
@@ -471,8 +472,7 @@ absl::StatusOr<std::vector<EmbeddedPostgres::Row>> RunSql(const std::string& dsn
 }  // namespace
 
 EmbeddedPostgres::EmbeddedPostgres(EmbeddedPostgresOptions options, std::string bin_dir,
-                                   std::unique_ptr<EmbeddedOsUser> os_user,
-                                   std::string root_dir)
+                                   std::unique_ptr<EmbeddedOsUser> os_user, std::string root_dir)
     : options_(std::move(options)),
       bin_dir_(std::move(bin_dir)),
       os_user_(std::move(os_user)),
@@ -508,9 +508,9 @@ EmbeddedPostgres::~EmbeddedPostgres() {
 absl::Status EmbeddedPostgres::StartWatcher() {
   // pg_ctl rather than a bare signal: it reads the current postmaster pid (Restart
   // changes it) and waits for the exit. Prepared here, before fork().
-  const ChildSpec stop({bin_dir_ + "/pg_ctl", "stop", "-D", data_dir_, "-m", "immediate", "-w",
-                        "-t", "10"},
-                       *os_user_, root_dir_);
+  const ChildSpec stop(
+      {bin_dir_ + "/pg_ctl", "stop", "-D", data_dir_, "-m", "immediate", "-w", "-t", "10"},
+      *os_user_, root_dir_);
   const std::string pid_file = data_dir_ + "/postmaster.pid";
   // A socket pair rather than a pipe: send(MSG_NOSIGNAL) cannot raise SIGPIPE.
   int fds[2];
@@ -542,12 +542,11 @@ absl::Status EmbeddedPostgres::InitDb() {
   // where the locale is not installed.
   const locale_t c_utf8 = newlocale(LC_ALL_MASK, "C.UTF-8", nullptr);
   if (c_utf8 != nullptr) freelocale(c_utf8);
-  PGCDC_ASSIGN_OR_RETURN(
-      CommandResult r,
-      RunCommand({bin_dir_ + "/initdb", "-D", data_dir_, "-A", "trust", "-E", "UTF8",
-                  c_utf8 != nullptr ? "--locale=C.UTF-8" : "--locale=C", "-U", "postgres",
-                  "--no-sync"},
-                 *os_user_, root_dir_));
+  PGCDC_ASSIGN_OR_RETURN(CommandResult r,
+                         RunCommand({bin_dir_ + "/initdb", "-D", data_dir_, "-A", "trust", "-E",
+                                     "UTF8", c_utf8 != nullptr ? "--locale=C.UTF-8" : "--locale=C",
+                                     "-U", "postgres", "--no-sync"},
+                                    *os_user_, root_dir_));
   if (!r.ok()) {
     return absl::InternalError(absl::StrCat(
         "initdb failed (", DescribeExit(r.wait_status), ")",
@@ -570,19 +569,13 @@ absl::Status EmbeddedPostgres::InitDb() {
 
 absl::Status EmbeddedPostgres::WriteConfig() const {
   std::vector<std::string> lines = {
-      "listen_addresses = '127.0.0.1'",
-      absl::StrCat("port = ", port_),
+      "listen_addresses = '127.0.0.1'", absl::StrCat("port = ", port_),
       absl::StrCat("unix_socket_directories = '", absl::StrReplaceAll(root_dir_, {{"'", "''"}}),
                    "'"),
-      "wal_level = logical",
-      "max_wal_senders = 20",
-      "max_replication_slots = 20",
+      "wal_level = logical", "max_wal_senders = 20", "max_replication_slots = 20",
       "max_prepared_transactions = 10",  // two-phase tests
       // Throw-away cluster: durability buys nothing and costs seconds per test binary.
-      "fsync = off",
-      "synchronous_commit = off",
-      "full_page_writes = off",
-      "shared_buffers = 128MB",
+      "fsync = off", "synchronous_commit = off", "full_page_writes = off", "shared_buffers = 128MB",
       "max_connections = 100",
       "autovacuum = off",  // no background activity racing with tests
       "log_min_messages = warning",
@@ -676,13 +669,11 @@ absl::Status EmbeddedPostgres::Stop(ShutdownMode mode) {
   if (WaitForServerExit(5)) return absl::OkStatus();
   kill(server_pid_, SIGKILL);
   WaitForServerExit(5);
-  return absl::DeadlineExceededError(
-      absl::StrCat("PostgreSQL ignored fast and immediate shutdown and was killed; log:\n",
-                   LogTail()));
+  return absl::DeadlineExceededError(absl::StrCat(
+      "PostgreSQL ignored fast and immediate shutdown and was killed; log:\n", LogTail()));
 }
 
-absl::Status EmbeddedPostgres::Restart(std::vector<std::string> extra_conf,
-                                       ShutdownMode mode) {
+absl::Status EmbeddedPostgres::Restart(std::vector<std::string> extra_conf, ShutdownMode mode) {
   PGCDC_RETURN_IF_ERROR(Stop(mode));
   options_.extra_conf.insert(options_.extra_conf.end(), extra_conf.begin(), extra_conf.end());
   return StartServer();

@@ -68,8 +68,7 @@ class EmbeddedPostgres {
   const std::string& bin_dir() const { return bin_dir_; }
 
   // libpq key=value connection strings, over TCP (127.0.0.1) or the unix socket.
-  std::string Dsn(std::string_view dbname = "postgres",
-                  std::string_view user = "postgres") const;
+  std::string Dsn(std::string_view dbname = "postgres", std::string_view user = "postgres") const;
   std::string UnixDsn(std::string_view dbname = "postgres",
                       std::string_view user = "postgres") const;
 

@@ -46,15 +46,23 @@ absl::Status UnknownFlag(std::string_view flag, const std::vector<FlagSpec>& spe
 std::string ValueName(const OptionInfo& o) {
   switch (o.type) {
     case OptionType::kBool:
-    case OptionType::kOptionalBool: return "";
-    case OptionType::kStringList: return "NAME";
-    case OptionType::kCount: return "N";
-    case OptionType::kBytes: return "SIZE";
+    case OptionType::kOptionalBool:
+      return "";
+    case OptionType::kStringList:
+      return "NAME";
+    case OptionType::kCount:
+      return "N";
+    case OptionType::kBytes:
+      return "SIZE";
     case OptionType::kDuration:
-    case OptionType::kOptionalDuration: return "DURATION";
-    case OptionType::kLsn: return "LSN";
-    case OptionType::kChoice: return std::string(o.choices);
-    case OptionType::kString: break;
+    case OptionType::kOptionalDuration:
+      return "DURATION";
+    case OptionType::kLsn:
+      return "LSN";
+    case OptionType::kChoice:
+      return std::string(o.choices);
+    case OptionType::kString:
+      break;
   }
   return o.name == "dsn" ? "DSN" : o.name == "spill_dir" ? "DIR" : "NAME";
 }
@@ -126,7 +134,8 @@ absl::StatusOr<Args> Args::Parse(int argc, char** argv, const std::vector<FlagSp
       continue;
     }
     if (!value) {
-      if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+      if (i + 1 >= argc)
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
       value = argv[++i];
     }
     if (!spec->renamed_to.empty()) {
@@ -161,7 +170,8 @@ absl::Status ApplyStreamOptionFlags(const Args& args, StreamOptions& options) {
     if (!s.ok()) {
       // The library names the option as Python and C++ do; the CLI user typed the flag.
       std::string message(s.message());
-      if (message.rfind(std::string(o.name), 0) == 0) message.replace(0, o.name.size(), "--" + flag);
+      if (message.rfind(std::string(o.name), 0) == 0)
+        message.replace(0, o.name.size(), "--" + flag);
       return absl::InvalidArgumentError(message);
     }
   }

@@ -9,7 +9,8 @@
 namespace {
 
 constexpr char kUsage[] =
-    "pgcdc " PGCDC_VERSION_STRING " - change data capture for PostgreSQL\n"
+    "pgcdc " PGCDC_VERSION_STRING
+    " - change data capture for PostgreSQL\n"
     "\n"
     "usage:\n"
     "  pgcdc demo      start a private PostgreSQL, write changes, stream them (JSON lines)\n"

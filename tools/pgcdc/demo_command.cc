@@ -99,8 +99,7 @@ int RunDemo(int argc, char** argv) {
     return 1;
   }
   std::cerr << "pgcdc demo: " << *rows << " row changes streamed, confirmed up to "
-            << stream->confirmed_flush_lsn().ToString()
-            << "; stopping the private server.\n";
+            << stream->confirmed_flush_lsn().ToString() << "; stopping the private server.\n";
   return 0;
 }
 

@@ -38,15 +38,24 @@ constexpr char kIntro[] =
 
 std::string TypeCell(const OptionInfo& o) {
   switch (o.type) {
-    case OptionType::kString: return "string";
-    case OptionType::kStringList: return "list";
-    case OptionType::kBool: return "switch";
-    case OptionType::kOptionalBool: return "switch or unset";
-    case OptionType::kCount: return "integer";
-    case OptionType::kBytes: return "size";
-    case OptionType::kDuration: return "duration";
-    case OptionType::kOptionalDuration: return "duration or unset";
-    case OptionType::kLsn: return "LSN or unset";
+    case OptionType::kString:
+      return "string";
+    case OptionType::kStringList:
+      return "list";
+    case OptionType::kBool:
+      return "switch";
+    case OptionType::kOptionalBool:
+      return "switch or unset";
+    case OptionType::kCount:
+      return "integer";
+    case OptionType::kBytes:
+      return "size";
+    case OptionType::kDuration:
+      return "duration";
+    case OptionType::kOptionalDuration:
+      return "duration or unset";
+    case OptionType::kLsn:
+      return "LSN or unset";
     case OptionType::kChoice:  // a | would end the table cell, even in a code span
       return absl::StrCat("`", absl::StrReplaceAll(Sv(o.choices), {{"|", "`, `"}}), "`");
   }
@@ -67,8 +76,8 @@ std::string OptionsMarkdown() {
               : o.type == OptionType::kStringList ? "[]"
                                                   : "unset";
     }
-    absl::StrAppend(&out, "| [`", Sv(o.name), "`](#", Sv(o.name), ") | `", Sv(o.field), "` | `--", Sv(o.flag),
-                    "` | ", TypeCell(o), " | `", value, "` |\n");
+    absl::StrAppend(&out, "| [`", Sv(o.name), "`](#", Sv(o.name), ") | `", Sv(o.field), "` | `--",
+                    Sv(o.flag), "` | ", TypeCell(o), " | `", value, "` |\n");
   }
   for (const OptionInfo& o : StreamOptionTable()) {
     absl::StrAppend(&out, "\n### ", Sv(o.name), "\n\n", Sv(o.help), "\n");

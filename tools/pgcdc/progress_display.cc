@@ -128,8 +128,9 @@ std::string FormatSnapshotProgress(const std::vector<TableSnapshotProgress>& tab
     absl::StrAppend(&line, "  ", HumanCount(rate), " rows/s  ",
                     HumanBytes(static_cast<double>(t.bytes) / seconds), "/s");
     if (!all_done && rate > 0 && t.expected > t.rows) {
-      absl::StrAppend(&line, "  ETA ",
-                      HumanDuration(absl::Seconds(static_cast<double>(t.expected - t.rows) / rate)));
+      absl::StrAppend(
+          &line, "  ETA ",
+          HumanDuration(absl::Seconds(static_cast<double>(t.expected - t.rows) / rate)));
     }
   }
   if (!all_done) {

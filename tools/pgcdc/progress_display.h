@@ -23,9 +23,9 @@ absl::StatusOr<ProgressMode> ParseProgressMode(const std::string& text);
 // One line describing `tables` after `elapsed`, at most `width` characters (0: no
 // limit). While running: overall percent, rows done of the estimate, COPY bytes, tables
 // done, rates and ETA (from the second second on), then the tables being copied with
-// their own percent. With `final` (or every table done): totals and average rates. Percentages use rows: the byte estimate is the size on
-// disk, which is not comparable to COPY text bytes. A table never analyzed has no row
-// estimate (reltuples = -1); it counts as the rows seen so far.
+// their own percent. With `final` (or every table done): totals and average rates. Percentages use
+// rows: the byte estimate is the size on disk, which is not comparable to COPY text bytes. A table
+// never analyzed has no row estimate (reltuples = -1); it counts as the rows seen so far.
 std::string FormatSnapshotProgress(const std::vector<TableSnapshotProgress>& tables,
                                    absl::Duration elapsed, bool final, size_t width = 0);
 

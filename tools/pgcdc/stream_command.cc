@@ -10,13 +10,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "json_abbreviation.h"
+#include "args.h"
+#include "commands.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/delimited_message_util.h"
-#include "args.h"
-#include "pgcdc/v1/change.pb.h"
-#include "commands.h"
 #include "internal/status_macros.h"
+#include "json_abbreviation.h"
+#include "pgcdc/v1/change.pb.h"
 #include "progress_display.h"
 
 namespace pgcdc::cli {
@@ -50,7 +50,8 @@ bool WriteChange(const Change& change, const OutputFormat& format, DebeziumEncod
                  FILE* out, absl::Status* encode_error) {
   if (format.kind == OutputFormat::kJson) {
     std::string line = ToJson(change);
-    if (format.abbreviate_strings > 0) line = AbbreviateJsonStrings(line, format.abbreviate_strings);
+    if (format.abbreviate_strings > 0)
+      line = AbbreviateJsonStrings(line, format.abbreviate_strings);
     line.push_back('\n');
     return Write(line, out);
   }
@@ -72,10 +73,10 @@ bool WriteChange(const Change& change, const OutputFormat& format, DebeziumEncod
 }
 
 absl::Status OutputError() {
-  return absl::DataLossError(absl::StrCat(
-      "writing the output failed (", std::strerror(errno),
-      "); nothing after the last change written successfully was acknowledged, so the "
-      "next run delivers it again: free the disk or keep the reader open"));
+  return absl::DataLossError(
+      absl::StrCat("writing the output failed (", std::strerror(errno),
+                   "); nothing after the last change written successfully was acknowledged, so the "
+                   "next run delivers it again: free the disk or keep the reader open"));
 }
 
 absl::StatusOr<StreamOptions> OptionsFromArgs(const Args& args) {
@@ -107,11 +108,12 @@ std::vector<FlagSpec> StreamFlags() {
 // The snapshot progress display on stderr (--progress; auto: only on a terminal), fed
 // by the stream's on_snapshot_progress; null when there is nothing to show.
 absl::StatusOr<std::unique_ptr<ProgressDisplay>> MakeProgressDisplay(const std::string& mode,
-                                                                    StreamOptions* options) {
+                                                                     StreamOptions* options) {
   absl::StatusOr<ProgressMode> parsed = ParseProgressMode(mode);
   if (!parsed.ok()) return parsed.status();
   const bool terminal = isatty(fileno(stderr)) == 1;
-  const bool show = *parsed == ProgressMode::kAlways || (*parsed == ProgressMode::kAuto && terminal);
+  const bool show =
+      *parsed == ProgressMode::kAlways || (*parsed == ProgressMode::kAuto && terminal);
   if (!show || options->snapshot == SnapshotMode::kNever) {
     return std::unique_ptr<ProgressDisplay>();
   }
@@ -156,8 +158,8 @@ const std::vector<FlagSpec>& FormatFlags() {
        "With --format debezium: the JsonConverter's schemas.enable.", "true"},
       {"debezium-decimal", "precise|string|double",
        "With --format debezium: decimal.handling.mode.", "precise"},
-      {"debezium-time", "adaptive|connect",
-       "With --format debezium: time.precision.mode.", "adaptive"},
+      {"debezium-time", "adaptive|connect", "With --format debezium: time.precision.mode.",
+       "adaptive"},
       {"debezium-tombstones", "true|false",
        "With --format debezium: a tombstone record after each delete.", "true"},
   };
@@ -186,7 +188,8 @@ absl::StatusOr<OutputFormat> ParseFormat(const Args& args) {
   d.topic_prefix = args.Get("topic-prefix").value_or(d.topic_prefix);
   PGCDC_ASSIGN_OR_RETURN(d.schemas, ParseBool(args, "debezium-schemas", true));
   PGCDC_ASSIGN_OR_RETURN(format.tombstones, ParseBool(args, "debezium-tombstones", true));
-  PGCDC_ASSIGN_OR_RETURN(d.decimal, ParseDebeziumDecimal(args.Get("debezium-decimal").value_or("precise")));
+  PGCDC_ASSIGN_OR_RETURN(d.decimal,
+                         ParseDebeziumDecimal(args.Get("debezium-decimal").value_or("precise")));
   PGCDC_ASSIGN_OR_RETURN(d.time, ParseDebeziumTime(args.Get("debezium-time").value_or("adaptive")));
   return format;
 }
@@ -258,7 +261,8 @@ int RunStream(int argc, char** argv) {
     return 0;
   }
   if (args.ok()) {
-    for (const std::string& warning : args->warnings()) std::cerr << "pgcdc stream: " << warning << "\n";
+    for (const std::string& warning : args->warnings())
+      std::cerr << "pgcdc stream: " << warning << "\n";
   }
   absl::StatusOr<StreamOptions> options =
       args.ok() ? OptionsFromArgs(*args) : absl::StatusOr<StreamOptions>(args.status());

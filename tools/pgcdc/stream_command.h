@@ -3,8 +3,8 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "args.h"
@@ -17,8 +17,8 @@ namespace pgcdc::cli {
 struct OutputFormat {
   enum Kind { kJson, kProtobuf, kDebezium };
   Kind kind = kJson;
-  DebeziumOptions debezium;  // kDebezium
-  bool tombstones = true;    // kDebezium: a tombstone after each delete record
+  DebeziumOptions debezium;       // kDebezium
+  bool tombstones = true;         // kDebezium: a tombstone after each delete record
   size_t abbreviate_strings = 0;  // kJson, for people (the demo): AbbreviateJsonStrings
 };
 

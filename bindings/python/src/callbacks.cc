@@ -46,8 +46,7 @@ py::str Text(std::string_view s) {
 InsideCore::InsideCore() : previous_(t_inside_core) { t_inside_core = true; }
 InsideCore::~InsideCore() { t_inside_core = previous_; }
 
-Callbacks::Callbacks(py::object on_checkpoint, py::object on_snapshot_progress,
-                     py::object log)
+Callbacks::Callbacks(py::object on_checkpoint, py::object on_snapshot_progress, py::object log)
     : on_checkpoint_(std::move(on_checkpoint)),
       on_snapshot_progress_(std::move(on_snapshot_progress)),
       log_(std::move(log)) {}

@@ -10,8 +10,7 @@ namespace {
 
 // Holds no Python objects, so it is not a GC type.
 struct ChangeBatchObject {
-  PyObject_HEAD
-  std::vector<Change> changes;  // constructed in place by NewChangeBatch
+  PyObject_HEAD std::vector<Change> changes;  // constructed in place by NewChangeBatch
   size_t next;
 };
 

@@ -13,8 +13,7 @@ namespace pgcdc::python {
 namespace {
 
 struct ChangeObject {
-  PyObject_HEAD
-  Change change;  // constructed in place by NewChangeObject
+  PyObject_HEAD Change change;  // constructed in place by NewChangeObject
   // Conversions made on first access (nullptr until then).
   PyObject* new_row;
   PyObject* old_row;
@@ -63,8 +62,7 @@ PyObject* Cached(PyObject* o, PyObject** slot, PyObject* (*make)(const Change&))
 }
 
 bool HasNewRow(const Change& c) {
-  return c.op() == Operation::kInsert || c.op() == Operation::kUpdate ||
-         c.op() == Operation::kRead;
+  return c.op() == Operation::kInsert || c.op() == Operation::kUpdate || c.op() == Operation::kRead;
 }
 
 PyObject* MakeNew(const Change& c) {
@@ -130,9 +128,7 @@ PGCDC_GETTER(end_lsn) { return LsnToPython(Self(o)->change.end_lsn()); }
 PGCDC_GETTER(xid) { return PyLong_FromUnsignedLong(Self(o)->change.xid()); }
 PGCDC_GETTER(commit_time) { return CommitTimeToPython(Self(o)->change.commit_time_us()); }
 PGCDC_GETTER(ordinal) { return PyLong_FromUnsignedLong(Self(o)->change.ordinal()); }
-PGCDC_GETTER(last_in_transaction) {
-  return PyBool_FromLong(Self(o)->change.last_in_transaction());
-}
+PGCDC_GETTER(last_in_transaction) { return PyBool_FromLong(Self(o)->change.last_in_transaction()); }
 PGCDC_GETTER(gid) {
   const std::string_view gid = Self(o)->change.gid();
   if (gid.empty()) Py_RETURN_NONE;
@@ -189,17 +185,20 @@ PGCDC_GETTER(restart_identity) {
 
 PyGetSetDef getset[] = {
     PGCDC_GETSET(id, "Stable dedupe key: identical when this change is delivered again."),
-    PGCDC_GETSET(op, "'insert', 'update', 'delete', 'truncate', 'message', 'read', "
-                     "'commit_prepared' or 'rollback_prepared'."),
+    PGCDC_GETSET(op,
+                 "'insert', 'update', 'delete', 'truncate', 'message', 'read', "
+                 "'commit_prepared' or 'rollback_prepared'."),
     PGCDC_GETSET(schema, "Schema of the table (None for messages)."),
     PGCDC_GETSET(table, "Table name (None for messages)."),
     PGCDC_GETSET(relation_oid, "OID of the table (0 for messages)."),
     PGCDC_GETSET(new, "dict column -> value of the new row (insert, update, read), else None."),
-    PGCDC_GETSET(old, "dict of the old row as the server sent it (key columns, or all with "
-                      "REPLICA IDENTITY FULL), else None."),
-    PGCDC_GETSET(columns, "Tuple of pgcdc.ColumnInfo (name, type_oid, type_modifier, key, nullable, "
-                          "primary_key), every "
-                          "column of the table in order; None for messages and truncates."),
+    PGCDC_GETSET(old,
+                 "dict of the old row as the server sent it (key columns, or all with "
+                 "REPLICA IDENTITY FULL), else None."),
+    PGCDC_GETSET(columns,
+                 "Tuple of pgcdc.ColumnInfo (name, type_oid, type_modifier, key, nullable, "
+                 "primary_key), every "
+                 "column of the table in order; None for messages and truncates."),
     PGCDC_GETSET(old_kind, "'key', 'full', or None when there is no old row."),
     PGCDC_GETSET(key, "dict of the replica identity (primary key) columns, else None."),
     PGCDC_GETSET(lsn, "pgcdc.Lsn of this change."),
@@ -209,10 +208,11 @@ PyGetSetDef getset[] = {
     PGCDC_GETSET(commit_time, "Commit time: an aware datetime in UTC (None if unknown)."),
     PGCDC_GETSET(ordinal, "0-based position of the change in its transaction."),
     PGCDC_GETSET(last_in_transaction, "Whether this is the transaction's last change."),
-    PGCDC_GETSET(gid, "Two-phase transaction id (PREPARE TRANSACTION 'gid') of a change "
-                      "delivered at PREPARE, not committed yet, and of the "
-                      "'commit_prepared' / 'rollback_prepared' record telling its outcome; "
-                      "else None."),
+    PGCDC_GETSET(gid,
+                 "Two-phase transaction id (PREPARE TRANSACTION 'gid') of a change "
+                 "delivered at PREPARE, not committed yet, and of the "
+                 "'commit_prepared' / 'rollback_prepared' record telling its outcome; "
+                 "else None."),
     PGCDC_GETSET(prefix, "Message prefix (op == 'message'), else None."),
     PGCDC_GETSET(content, "Message content as bytes (op == 'message'), else None."),
     PGCDC_GETSET(transactional, "Whether the message was transactional, else None."),
@@ -261,15 +261,14 @@ PyObject* DebeziumDict(const DebeziumRecord& record) {
 }
 
 PyObject* ToDebezium(PyObject* o, PyObject* args, PyObject* kwargs) {
-  static const char* keywords[] = {"topic_prefix", "schemas", "decimal_handling",
-                                   "time_precision", nullptr};
+  static const char* keywords[] = {"topic_prefix", "schemas", "decimal_handling", "time_precision",
+                                   nullptr};
   const char* prefix = "pgcdc";
   int schemas = 1;
   const char* decimal = "precise";
   const char* time = "adaptive";
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$spss:to_debezium",
-                                   const_cast<char**>(keywords), &prefix, &schemas, &decimal,
-                                   &time)) {
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$spss:to_debezium", const_cast<char**>(keywords),
+                                   &prefix, &schemas, &decimal, &time)) {
     return nullptr;
   }
   DebeziumOptions options;
@@ -357,8 +356,9 @@ PyObject* Repr(PyObject* o) {
 }  // namespace
 
 bool InitChangeType(PyObject* module) {
-  const char* names[kOpNames] = {nullptr,    "insert",  "update", "delete",         "truncate",
-                                 "message",  "read",    "commit_prepared", "rollback_prepared"};
+  const char* names[kOpNames] = {nullptr,  "insert",          "update",
+                                 "delete", "truncate",        "message",
+                                 "read",   "commit_prepared", "rollback_prepared"};
   for (size_t i = 0; i < kOpNames; ++i) {
     op_names[i] = names[i] ? PyUnicode_InternFromString(names[i]) : nullptr;
     if (names[i] && !op_names[i]) return false;

@@ -1,10 +1,10 @@
 #include "cli.h"
 
+#include <pybind11/stl.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
-
-#include <pybind11/stl.h>
 
 #include "commands.h"
 
@@ -16,16 +16,19 @@ namespace pgcdc::python {
 // than shipping it as a separate executable: one binary for auditwheel to repair, and the
 // command loads the same bundled libraries as `import pgcdc`.
 void RegisterCli(py::module_& m) {
-  m.def("_run_cli", [](std::vector<std::string> args) {
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    py::gil_scoped_release release;
-    const int status = cli::Main(static_cast<int>(args.size()), argv.data());
-    std::fflush(stdout);
-    std::fflush(stderr);
-    return status;
-  }, "Runs the pgcdc command line (argv[0] is the program) and returns its exit status.");
+  m.def(
+      "_run_cli",
+      [](std::vector<std::string> args) {
+        std::vector<char*> argv;
+        for (std::string& arg : args) argv.push_back(arg.data());
+        argv.push_back(nullptr);
+        py::gil_scoped_release release;
+        const int status = cli::Main(static_cast<int>(args.size()), argv.data());
+        std::fflush(stdout);
+        std::fflush(stderr);
+        return status;
+      },
+      "Runs the pgcdc command line (argv[0] is the program) and returns its exit status.");
 }
 
 }  // namespace pgcdc::python

@@ -6,7 +6,6 @@
 #include <system_error>
 
 #include "absl/strings/charconv.h"
-
 #include "string_cache.h"
 
 namespace pgcdc::python {
@@ -104,8 +103,7 @@ class Parser {
   }
 
   PyObject* Literal(std::string_view word, PyObject* value) {
-    if (static_cast<size_t>(end_ - p_) < word.size() ||
-        std::string_view(p_, word.size()) != word) {
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) {
       return Unsupported();
     }
     p_ += word.size();
@@ -221,7 +219,7 @@ class Parser {
         case 'u': {
           int32_t cp = Hex4();
           if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) return false;  // lone low surrogate
-          if (cp >= 0xD800 && cp <= 0xDBFF) {  // needs its low half
+          if (cp >= 0xD800 && cp <= 0xDBFF) {                          // needs its low half
             if (end_ - p_ < 6 || p_[0] != '\\' || p_[1] != 'u') return false;
             p_ += 2;
             const int32_t low = Hex4();

@@ -17,16 +17,26 @@ namespace {
 
 std::string_view TypeKey(OptionType type) {
   switch (type) {
-    case OptionType::kString: return "string";
-    case OptionType::kStringList: return "string_list";
-    case OptionType::kBool: return "bool";
-    case OptionType::kOptionalBool: return "optional_bool";
-    case OptionType::kCount: return "count";
-    case OptionType::kBytes: return "bytes";
-    case OptionType::kDuration: return "duration";
-    case OptionType::kOptionalDuration: return "optional_duration";
-    case OptionType::kLsn: return "lsn";
-    case OptionType::kChoice: return "choice";
+    case OptionType::kString:
+      return "string";
+    case OptionType::kStringList:
+      return "string_list";
+    case OptionType::kBool:
+      return "bool";
+    case OptionType::kOptionalBool:
+      return "optional_bool";
+    case OptionType::kCount:
+      return "count";
+    case OptionType::kBytes:
+      return "bytes";
+    case OptionType::kDuration:
+      return "duration";
+    case OptionType::kOptionalDuration:
+      return "optional_duration";
+    case OptionType::kLsn:
+      return "lsn";
+    case OptionType::kChoice:
+      return "choice";
   }
   return "";
 }
@@ -37,9 +47,7 @@ py::object ToPython(const OptionValue& value) {
     py::object operator()(std::monostate) const { return py::none(); }
     py::object operator()(bool b) const { return py::bool_(b); }
     py::object operator()(int64_t n) const { return py::int_(n); }
-    py::object operator()(absl::Duration d) const {
-      return py::float_(absl::ToDoubleSeconds(d));
-    }
+    py::object operator()(absl::Duration d) const { return py::float_(absl::ToDoubleSeconds(d)); }
     py::object operator()(Lsn lsn) const { return py::int_(lsn.value()); }
     py::object operator()(const std::string& s) const { return py::str(s); }
     py::object operator()(const std::vector<std::string>& v) const { return py::cast(v); }
@@ -51,15 +59,21 @@ OptionValue FromPython(const OptionInfo& o, py::handle v) {
   if (v.is_none()) return std::monostate();
   switch (o.type) {
     case OptionType::kString:
-    case OptionType::kChoice: return v.cast<std::string>();
-    case OptionType::kStringList: return v.cast<std::vector<std::string>>();
+    case OptionType::kChoice:
+      return v.cast<std::string>();
+    case OptionType::kStringList:
+      return v.cast<std::vector<std::string>>();
     case OptionType::kBool:
-    case OptionType::kOptionalBool: return v.cast<bool>();
+    case OptionType::kOptionalBool:
+      return v.cast<bool>();
     case OptionType::kCount:
-    case OptionType::kBytes: return v.cast<int64_t>();
+    case OptionType::kBytes:
+      return v.cast<int64_t>();
     case OptionType::kDuration:
-    case OptionType::kOptionalDuration: return absl::Seconds(v.cast<double>());
-    case OptionType::kLsn: return Lsn(v.cast<uint64_t>());
+    case OptionType::kOptionalDuration:
+      return absl::Seconds(v.cast<double>());
+    case OptionType::kLsn:
+      return Lsn(v.cast<uint64_t>());
   }
   return std::monostate();
 }
@@ -72,7 +86,8 @@ py::dict Describe(const OptionInfo& o, const StreamOptions& defaults) {
   d["type"] = std::string(TypeKey(o.type));
   std::vector<std::string> choices;
   if (!o.choices.empty()) {
-    for (absl::string_view c : absl::StrSplit(absl::string_view(o.choices.data(), o.choices.size()), '|')) {
+    for (absl::string_view c :
+         absl::StrSplit(absl::string_view(o.choices.data(), o.choices.size()), '|')) {
       choices.emplace_back(c);
     }
   }
@@ -102,9 +117,9 @@ StreamOptions OptionsFromDict(const py::dict& values) {
     try {
       value = FromPython(o, values[key]);
     } catch (const py::cast_error&) {
-      ThrowStatus(absl::InvalidArgumentError(absl::StrCat(
-          std::string(o.name), " takes ", std::string(OptionTypeName(o.type)), ", not ",
-          std::string(py::repr(values[key])))));
+      ThrowStatus(absl::InvalidArgumentError(
+          absl::StrCat(std::string(o.name), " takes ", std::string(OptionTypeName(o.type)),
+                       ", not ", std::string(py::repr(values[key])))));
     }
     if (absl::Status s = SetOption(options, o.name, value); !s.ok()) ThrowStatus(s);
   }

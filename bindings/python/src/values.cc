@@ -34,17 +34,17 @@ struct Refs {
   PyObject* uuid_safe_unknown = nullptr;  // uuid.SafeUUID.unknown
   bool uuid_fast_path = false;            // see MakeUuid()
   PyObject* json_loads = nullptr;
-  PyObject* unchanged = nullptr;          // pgcdc.UNCHANGED
-  PyObject* json_null = nullptr;          // pgcdc.JSON_NULL
-  PyObject* infinity = nullptr;           // pgcdc.INFINITY
-  PyObject* neg_infinity = nullptr;       // pgcdc.NEG_INFINITY
-  PyObject* interval = nullptr;           // pgcdc.Interval
-  PyObject* out_of_range = nullptr;       // pgcdc.OutOfRange
-  PyObject* bounded_array = nullptr;      // pgcdc.BoundedArray
-  PyObject* column_info = nullptr;        // pgcdc.ColumnInfo
-  PyTypeObject* lsn = nullptr;            // pgcdc.Lsn
-  PyObject* attr_int = nullptr;           // "int"
-  PyObject* attr_is_safe = nullptr;       // "is_safe"
+  PyObject* unchanged = nullptr;      // pgcdc.UNCHANGED
+  PyObject* json_null = nullptr;      // pgcdc.JSON_NULL
+  PyObject* infinity = nullptr;       // pgcdc.INFINITY
+  PyObject* neg_infinity = nullptr;   // pgcdc.NEG_INFINITY
+  PyObject* interval = nullptr;       // pgcdc.Interval
+  PyObject* out_of_range = nullptr;   // pgcdc.OutOfRange
+  PyObject* bounded_array = nullptr;  // pgcdc.BoundedArray
+  PyObject* column_info = nullptr;    // pgcdc.ColumnInfo
+  PyTypeObject* lsn = nullptr;        // pgcdc.Lsn
+  PyObject* attr_int = nullptr;       // "int"
+  PyObject* attr_is_safe = nullptr;   // "is_safe"
 };
 Refs refs;
 
@@ -107,8 +107,8 @@ std::string IsoTime(int64_t micros_of_day) {
 std::string IsoOffset(int32_t seconds_east) {
   const int32_t a = seconds_east < 0 ? -seconds_east : seconds_east;
   char buf[16];
-  int n = std::snprintf(buf, sizeof(buf), "%c%02d:%02d", seconds_east < 0 ? '-' : '+',
-                        a / 3600, a / 60 % 60);
+  int n = std::snprintf(buf, sizeof(buf), "%c%02d:%02d", seconds_east < 0 ? '-' : '+', a / 3600,
+                        a / 60 % 60);
   if (a % 60 != 0) std::snprintf(buf + n, sizeof(buf) - n, ":%02d", a % 60);
   return buf;
 }
@@ -125,8 +125,8 @@ PyObject* Str(std::string_view s) { return NewStr(s); }
 // pgcdc.OutOfRange(type, value, text): a finite value outside Python's datetime range.
 PyObject* OutOfRange(const char* type, PyObject* value, const std::string& text) {
   if (value == nullptr) return nullptr;
-  PyObject* result = PyObject_CallFunction(refs.out_of_range, "sNs#", type, value,
-                                           text.data(), static_cast<Py_ssize_t>(text.size()));
+  PyObject* result = PyObject_CallFunction(refs.out_of_range, "sNs#", type, value, text.data(),
+                                           static_cast<Py_ssize_t>(text.size()));
   return result;
 }
 
@@ -222,8 +222,8 @@ PyObject* MakeUuid(std::string_view bytes) {
     PyObject* kwargs = Py_BuildValue("{sN}", "bytes", b);
     if (kwargs == nullptr) return nullptr;
     PyObject* empty = PyTuple_New(0);
-    PyObject* u = empty ? PyObject_Call(reinterpret_cast<PyObject*>(refs.uuid), empty, kwargs)
-                        : nullptr;
+    PyObject* u =
+        empty ? PyObject_Call(reinterpret_cast<PyObject*>(refs.uuid), empty, kwargs) : nullptr;
     Py_XDECREF(empty);
     Py_DECREF(kwargs);
     return u;
@@ -382,10 +382,9 @@ bool InitValueConversion() {
   refs.attr_int = PyUnicode_InternFromString("int");
   refs.attr_is_safe = PyUnicode_InternFromString("is_safe");
   if (!refs.decimal || !refs.uuid || !refs.uuid_safe_unknown || !refs.json_loads ||
-      !refs.unchanged || !refs.json_null || !refs.infinity || !refs.neg_infinity || !refs.interval ||
-      !refs.out_of_range || !refs.bounded_array || !refs.column_info || !refs.lsn ||
-      !refs.attr_int ||
-      !refs.attr_is_safe) {
+      !refs.unchanged || !refs.json_null || !refs.infinity || !refs.neg_infinity ||
+      !refs.interval || !refs.out_of_range || !refs.bounded_array || !refs.column_info ||
+      !refs.lsn || !refs.attr_int || !refs.attr_is_safe) {
     return false;
   }
   return UuidFastPathWorks();
@@ -394,12 +393,10 @@ bool InitValueConversion() {
 PyObject* ColumnInfoToPython(const ColumnInfo& column) {
   PyObject* name = NameStr(column.name);
   if (name == nullptr) return nullptr;
-  return PyObject_CallFunction(refs.column_info, "NkiOOO", name,
-                               static_cast<unsigned long>(column.type_oid),
-                               static_cast<int>(column.type_modifier),
-                               column.key ? Py_True : Py_False,
-                               column.nullable ? Py_True : Py_False,
-                               column.primary_key ? Py_True : Py_False);
+  return PyObject_CallFunction(
+      refs.column_info, "NkiOOO", name, static_cast<unsigned long>(column.type_oid),
+      static_cast<int>(column.type_modifier), column.key ? Py_True : Py_False,
+      column.nullable ? Py_True : Py_False, column.primary_key ? Py_True : Py_False);
 }
 
 namespace {

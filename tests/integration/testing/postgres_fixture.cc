@@ -120,12 +120,12 @@ absl::Status ReplicationSlotGuard::DropSlots() {
   }
   // starts_with rather than LIKE: '_', common in slot names, is a LIKE wildcard.
   const std::string mine = absl::StrCat("starts_with(slot_name::text, ", SqlLiteral(prefix_), ")");
-  const std::string terminate = absl::StrCat(
-      "SELECT pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots WHERE ", mine,
-      " AND active_pid IS NOT NULL");
-  const std::string drop = absl::StrCat(
-      "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE ", mine,
-      " AND NOT active");
+  const std::string terminate =
+      absl::StrCat("SELECT pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots WHERE ",
+                   mine, " AND active_pid IS NOT NULL");
+  const std::string drop =
+      absl::StrCat("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE ",
+                   mine, " AND NOT active");
   const std::string count = absl::StrCat("SELECT count(*) FROM pg_replication_slots WHERE ", mine);
   // A terminated walsender releases its slot while exiting, and a client may
   // reconnect in between, so a drop can fail with "is active": retry until a deadline.
@@ -137,10 +137,10 @@ absl::Status ReplicationSlotGuard::DropSlots() {
     absl::StatusOr<int64_t> left = QueryCount(*pg, count);
     if (left.ok() && *left == 0) return absl::OkStatus();
     if (absl::Now() > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "replication slots starting with '", prefix_, "' could not be dropped: ",
-          left.ok() ? absl::StrCat(*left, " left") : left.status().ToString(),
-          "; last error: ", last.ToString()));
+      return absl::DeadlineExceededError(
+          absl::StrCat("replication slots starting with '", prefix_, "' could not be dropped: ",
+                       left.ok() ? absl::StrCat(*left, " left") : left.status().ToString(),
+                       "; last error: ", last.ToString()));
     }
     absl::SleepFor(absl::Milliseconds(50));
   }
@@ -150,8 +150,8 @@ void PostgresTest::SetUp() {
   absl::StatusOr<EmbeddedPostgres*> pg = SharedPostgres();
   ASSERT_TRUE(pg.ok()) << pg.status();
   pg_ = *pg;
-  absl::StatusOr<std::string> db = CreateDatabase(
-      ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name());
+  absl::StatusOr<std::string> db =
+      CreateDatabase(::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name());
   ASSERT_TRUE(db.ok()) << db.status() << "\nserver log:\n" << pg_->LogTail();
   dbname_ = *std::move(db);
 }

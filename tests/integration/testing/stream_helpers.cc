@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "internal/strings.h"
 #include "integration/testing/postgres_fixture.h"
+#include "internal/strings.h"
 
 namespace pgcdc::testing {
 
@@ -57,7 +57,8 @@ std::vector<Change> ReadFor(ChangeStream& stream, absl::Duration duration) {
 Value ValueOf(const Row& row, const std::string& name) {
   if (std::optional<Column> column = row.Find(name)) return column->value();
   std::string names;
-  for (const Column c : row) absl::StrAppend(&names, names.empty() ? "" : ", ", internal::Sv(c.name()));
+  for (const Column c : row)
+    absl::StrAppend(&names, names.empty() ? "" : ", ", internal::Sv(c.name()));
   ADD_FAILURE() << "no column " << name << " in the row (" << names << ")";
   return Value();
 }

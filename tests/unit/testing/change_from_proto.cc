@@ -76,16 +76,15 @@ void WriteValue(const v1::Value& v, ChangeData* data, size_t index) {
     case V::kMacaddrValue:
       return out.SetBytes(ValueKind::kMacaddr, v.macaddr_value());
     case V::kDateValue:
-      return out.SetDate({v.date_value().days(),
-                          static_cast<Infinity>(v.date_value().infinity())});
+      return out.SetDate({v.date_value().days(), static_cast<Infinity>(v.date_value().infinity())});
     case V::kTimeValue:
       return out.SetTime(v.time_value());
     case V::kTimetzValue:
       return out.SetTimeTz({v.timetz_value().micros(), v.timetz_value().offset_seconds()});
     case V::kTimestampValue:
-      return out.SetTimestamp(ValueKind::kTimestamp,
-                              {v.timestamp_value().micros(),
-                               static_cast<Infinity>(v.timestamp_value().infinity())});
+      return out.SetTimestamp(
+          ValueKind::kTimestamp,
+          {v.timestamp_value().micros(), static_cast<Infinity>(v.timestamp_value().infinity())});
     case V::kTimestamptzValue:
       return out.SetTimestamp(ValueKind::kTimestampTz,
                               {v.timestamptz_value().micros(),
@@ -107,9 +106,15 @@ size_t ColumnIndex(RelationInfo* relation, const v1::Column& column) {
   for (size_t i = 0; i < relation->columns.size(); ++i) {
     if (relation->columns[i].name == column.name()) return i;
   }
-  relation->columns.push_back(
-      {column.name(), column.type_oid(), column.type_oid(), column.key(), column.type_modifier(),
-       false, false, std::nullopt, {}});
+  relation->columns.push_back({column.name(),
+                               column.type_oid(),
+                               column.type_oid(),
+                               column.key(),
+                               column.type_modifier(),
+                               false,
+                               false,
+                               std::nullopt,
+                               {}});
   return relation->columns.size() - 1;
 }
 

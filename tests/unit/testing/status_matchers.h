@@ -23,8 +23,7 @@ MATCHER_P2(StatusIs, code, message_matcher,
   const absl::Status s = ToStatus(arg);
   *result_listener << "status is " << s;
   return s.code() == code &&
-         ::testing::ExplainMatchResult(message_matcher, std::string(s.message()),
-                                       result_listener);
+         ::testing::ExplainMatchResult(message_matcher, std::string(s.message()), result_listener);
 }
 
 }  // namespace pgcdc::internal
