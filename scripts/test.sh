@@ -39,6 +39,16 @@ done
 wheel_status=0
 scripts/wheel.sh "${wheel_pythons[@]}" || wheel_status=$?
 pytest_status=0
+# Lint and types of the Python code (pyproject.toml: [tool.ruff], [tool.mypy]) and the
+# C++ format (.clang-format), each reported, none stopping the others.
+lint_status=0
+if pip_install --group lint; then
+  "$VENV/bin/ruff" check . || lint_status=$?
+  "$VENV/bin/mypy" || lint_status=$?
+else
+  lint_status=1
+fi
+scripts/format.sh --check || lint_status=$?
 if ! pip_install --group build --group test ||
    ! pip_install --no-build-isolation "--config-settings=build-dir=$BUILD_DIR/py/{wheel_tag}" .; then
   echo "test: installing the Python package failed" >&2
@@ -47,8 +57,8 @@ else
   PGCDC_CLI=$BUILD_DIR/pgcdc "$VENV/bin/python" -m pytest || pytest_status=$?
 fi
 
-if ((ctest_status != 0 || wheel_status != 0 || pytest_status != 0)); then
+if ((ctest_status != 0 || wheel_status != 0 || pytest_status != 0 || lint_status != 0)); then
   echo "test: FAILED (ctest exit $ctest_status, wheel.sh exit $wheel_status," \
-       "pytest exit $pytest_status)" >&2
+       "pytest exit $pytest_status, lint exit $lint_status)" >&2
   exit 1
 fi

@@ -26,8 +26,9 @@ import json
 import os
 from typing import Any, Dict
 
-import pgcdc
 from s3_batches import Row, Segment, run
+
+import pgcdc
 
 JSON_TYPES = {114, 3802}  # json, jsonb: pgcdc hands them over parsed
 

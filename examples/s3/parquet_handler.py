@@ -33,9 +33,9 @@ from typing import Any, Dict, List, Optional
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from s3_batches import Row, Segment, run
 
 import pgcdc
-from s3_batches import Row, Segment, run
 
 SCALARS = {
     16: pa.bool_(), 21: pa.int16(), 23: pa.int32(), 20: pa.int64(), 26: pa.int64(),

@@ -28,7 +28,6 @@ from typing import Any, Dict, List
 import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from parquet_handler import arrow_schema
 
 logger = logging.getLogger(__name__)

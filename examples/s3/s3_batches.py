@@ -28,13 +28,13 @@ import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-Row = Dict[str, Any]
-
 import boto3
 import botocore.config
 import botocore.exceptions
 
 import pgcdc
+
+Row = Dict[str, Any]
 
 logger = logging.getLogger(__name__)
 

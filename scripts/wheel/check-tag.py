@@ -9,8 +9,8 @@ import sys
 
 def main(max_minor: str, wheel: str, show_path: str) -> int:
     show = open(show_path, encoding="utf-8").read()
-    found = re.search(r'consistent with\s+the\s+following\s+platform\s+tag:\s+"(manylinux_2_(\d+)_x86_64)"',
-                      show)
+    found = re.search(r'consistent with\s+the\s+following\s+platform\s+tag:'
+                      r'\s+"(manylinux_2_(\d+)_x86_64)"', show)
     if not found:
         print(f"wheel: auditwheel does not place {wheel} in a manylinux policy:\n{show}",
               file=sys.stderr)

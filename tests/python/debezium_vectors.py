@@ -59,8 +59,8 @@ def _add(mapping: Dict[int, int], captured: int, replayed: int, what: str) -> No
 
 
 def pair_rows(replayed: List[Dict[str, Any]]) -> Replay:
-    captured = [json.loads(line) for line in (VECTORS / INDEX["test_decoding"]).read_text().splitlines()
-                if line.strip()]
+    lines = (VECTORS / INDEX["test_decoding"]).read_text().splitlines()
+    captured = [json.loads(line) for line in lines if line.strip()]
     assert len(replayed) == len(captured), (
         "the replay decoded %d test_decoding rows, the capture %d" % (len(replayed), len(captured)))
     replay = Replay({}, {}, {})
@@ -133,7 +133,8 @@ def assert_records_equal(actual: List[Dict[str, Any]], expected: List[Dict[str, 
     assert len(actual) == len(expected), (
         "%d records, expected %d; first extra or missing: %s" % (
             len(actual), len(expected),
-            json.dumps((actual if len(actual) > len(expected) else expected)[min(len(actual), len(expected))])[:600]))
+            json.dumps((actual if len(actual) > len(expected) else expected)[
+                min(len(actual), len(expected))])[:600]))
 
 
 def _typed(value: Any) -> Any:
@@ -150,7 +151,8 @@ def _diff(actual: Any, expected: Any, path: str = "") -> str:
         lines = []
         for key in sorted(set(actual) | set(expected)):
             if key not in actual:
-                lines.append("%s.%s: missing (expected %s)" % (path, key, json.dumps(expected[key])[:300]))
+                lines.append("%s.%s: missing (expected %s)"
+                             % (path, key, json.dumps(expected[key])[:300]))
             elif key not in expected:
                 lines.append("%s.%s: unexpected %s" % (path, key, json.dumps(actual[key])[:300]))
             else:

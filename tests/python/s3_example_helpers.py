@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, Dict, List
 
 import boto3
 import pytest
-
 from aws_helpers import LambdaContext
 
 if TYPE_CHECKING:

@@ -524,7 +524,8 @@ def test_every_command_answers_help(pgcdc_cli: str, command: str, synopsis: str)
         (["demo", "--format", "yaml"], '--format must be json, protobuf or debezium, not "yaml"'),
     ],
     ids=["no-command", "unknown-command", "no-dsn", "unknown-option", "bad-format",
-         "bad-seconds", "misspelt-option", "missing-value", "positional", "check-no-dsn", "demo-bad-format"],
+         "bad-seconds", "misspelt-option", "missing-value", "positional", "check-no-dsn",
+         "demo-bad-format"],
 )
 def test_bad_arguments_exit_2(pgcdc_cli: str, args: List[str], message: str) -> None:
     r = run_cli(pgcdc_cli, *args)

@@ -10,10 +10,10 @@ import subprocess
 from dataclasses import dataclass
 from typing import Dict, List
 
+import debezium_vectors as dv
 import pytest
 
 import pgcdc
-import debezium_vectors as dv
 
 SLOTS = ["dbz_" + v.replace("-", "_") for v in dv.VARIANTS]
 PYTHON_SLOT = "dbz_python"

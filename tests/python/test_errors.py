@@ -8,10 +8,10 @@ import pickle
 from typing import TYPE_CHECKING, Type
 
 import pytest
+from pgcdc_helpers import open_stream
 
 import pgcdc
 from pgcdc import errors
-from pgcdc_helpers import open_stream
 
 if TYPE_CHECKING:
     from conftest import PgCluster, PgEnv
@@ -36,8 +36,10 @@ def raised(env: PgEnv, cls: Type[errors.PgcdcError], **options: object) -> error
     (errors.ConnectionLostError, ConnectionError),
     (errors.SlotInUseError, ConnectionError),
     (errors.DeadlineExceededError, TimeoutError),
+    (errors.ResourceError, OSError),
     (errors.DecodeError, RuntimeError),
     (errors.CheckpointError, RuntimeError),
+    (errors.StreamCancelledError, RuntimeError),
     (errors.InternalError, RuntimeError),
     (errors.ServerError, RuntimeError),
 ])
@@ -72,6 +74,19 @@ def test_no_error_carries_the_password(dsn: str, pgcdc_cli: str) -> None:
         assert r.returncode != 0
         assert "invalid DSN" in r.stderr + r.stdout, r.stderr
         assert "Sup3r" not in r.stderr + r.stdout and "Secret" not in r.stderr + r.stdout
+
+
+def test_every_documented_status_code_has_its_exception() -> None:
+    """include/pgcdc/status.h lists every code the core returns (a C++ unit test checks
+    that); each must map to its own class, not fall back to the PgcdcError base."""
+    import re
+    from pathlib import Path
+    contract = (Path(__file__).resolve().parents[2] / "include/pgcdc/status.h").read_text()
+    codes = re.findall(r"^//   k(\w+) ", contract, re.M)
+    assert len(codes) >= 14, codes
+    for code in codes:
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", code).upper()
+        assert errors._BY_CODE.get(name, errors.PgcdcError) is not errors.PgcdcError, name
 
 
 def test_bad_dsn_is_a_configuration_error() -> None:

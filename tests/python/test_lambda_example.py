@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Dict, List
 
 import botocore.exceptions
 import pytest
-
 from aws_helpers import STREAM, LambdaContext, kinesis, moto_endpoint, published  # noqa: F401
 from pgcdc_helpers import slot_confirmed_lsn
 

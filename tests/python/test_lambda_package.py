@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict
 
 import pytest
-
 from aws_helpers import kinesis, moto_endpoint, published  # noqa: F401 (fixtures)
 from pgcdc_helpers import slot_confirmed_lsn
 from wheel_helpers import PY_VERSION, REPO_ROOT, find_wheel, make_venv, pip, run

@@ -11,9 +11,9 @@ import nbclient
 import nbformat
 import pandas
 import pytest
+from pgcdc_helpers import open_stream, read, slot_confirmed_lsn
 
 import pgcdc
-from pgcdc_helpers import open_stream, read, slot_confirmed_lsn
 
 if TYPE_CHECKING:
     from conftest import PgEnv

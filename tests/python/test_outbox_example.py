@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Dict, List
 
 import boto3
 import pytest
-
 from aws_helpers import LambdaContext, moto_endpoint  # noqa: F401 (fixture)
 from pgcdc_helpers import slot_confirmed_lsn
 

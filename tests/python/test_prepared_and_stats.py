@@ -9,10 +9,10 @@ import subprocess
 from typing import TYPE_CHECKING
 
 import pytest
+from pgcdc_helpers import open_stream, read
 
 import pgcdc
 from pgcdc.v1 import change_pb2
-from pgcdc_helpers import open_stream, read
 
 if TYPE_CHECKING:
     from conftest import PgEnv
@@ -117,4 +117,5 @@ def test_cli_delivers_prepared_at_prepare_and_prints_stats(pg_env: PgEnv, pgcdc_
 
     bad = subprocess.run([cli, *args, "--deliver-prepared", "later"], capture_output=True,
                          text=True, timeout=60)
-    assert bad.returncode == 2 and '--deliver-prepared takes one of commit, prepare, not "later"' in bad.stderr
+    assert bad.returncode == 2
+    assert '--deliver-prepared takes one of commit, prepare, not "later"' in bad.stderr

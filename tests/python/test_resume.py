@@ -14,9 +14,9 @@ import time
 from typing import TYPE_CHECKING, List
 
 import pytest
+from pgcdc_helpers import open_stream, read, read_all, slot_confirmed_lsn, wait_slot_inactive
 
 import pgcdc
-from pgcdc_helpers import open_stream, read, read_all, slot_confirmed_lsn, wait_slot_inactive
 
 if TYPE_CHECKING:
     from conftest import PgEnv
@@ -197,8 +197,8 @@ def test_killed_consumer_gets_everything_again_with_the_same_ids(pg_env: PgEnv) 
         assert read_all(stream) == []
 
 
-def test_terminated_walsender_is_healed_without_duplicates(pg_env: PgEnv,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_terminated_walsender_is_healed_without_duplicates(
+        pg_env: PgEnv, caplog: pytest.LogCaptureFixture) -> None:
     """Issue 11: the stream reconnects by itself (the default) and the loop never sees
     the fault: every row once, in order, the reconnect counted and logged."""
     import logging

@@ -11,7 +11,6 @@ import time
 from typing import TYPE_CHECKING, List
 
 import pytest
-
 from pgcdc_helpers import open_stream, read, read_all
 
 if TYPE_CHECKING:

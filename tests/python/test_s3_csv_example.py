@@ -7,11 +7,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List
 
 import pytest
-
 from aws_helpers import LambdaContext, moto_endpoint  # noqa: F401 (fixture)
 from pgcdc_helpers import slot_confirmed_lsn
-from s3_example_helpers import (CHANGES, WORKLOAD, body, first_run, load_example, objects,
-                                s3_env)  # noqa: F401 (fixture)
+from s3_example_helpers import (
+    CHANGES,
+    WORKLOAD,
+    body,
+    first_run,
+    load_example,
+    objects,
+    s3_env,  # noqa: F401 (fixture)
+)
 
 if TYPE_CHECKING:
     from conftest import PgEnv

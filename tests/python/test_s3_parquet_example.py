@@ -17,11 +17,16 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from aws_helpers import LambdaContext, moto_endpoint  # noqa: F401 (fixture)
 from pgcdc_helpers import slot_confirmed_lsn
-from s3_example_helpers import (BUCKET, CHANGES, WORKLOAD, first_run, load_example,
-                                objects, s3_env)  # noqa: F401 (fixture)
+from s3_example_helpers import (
+    BUCKET,
+    CHANGES,
+    WORKLOAD,
+    first_run,
+    load_example,
+    objects,  # noqa: F401 (fixture)
+    )
 
 if TYPE_CHECKING:
     from conftest import PgEnv
@@ -79,7 +84,7 @@ def loader(monkeypatch: pytest.MonkeyPatch) -> Tuple[Any, List[Tuple[str, str, s
 def latest(loaded: List[Tuple[str, str, str, pa.Table]], table: str) -> Dict[int, Dict[str, Any]]:
     """Each key's row after its last change, replaying the objects in key order."""
     state: Dict[int, Dict[str, Any]] = {}
-    for _, name, _, rows in sorted((x for x in loaded if x[1] == table), key=lambda x: x[2]):
+    for _, _, _, rows in sorted((x for x in loaded if x[1] == table), key=lambda x: x[2]):
         for row in rows.to_pylist():
             if row["Op"] == "D":
                 del state[row["id"]]

@@ -10,9 +10,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from wheel_helpers import WHEEL_DIR
 
 import pgcdc
-from wheel_helpers import WHEEL_DIR
 
 NEEDED = ["CMakeLists.txt", "pyproject.toml", "README.md", "include/pgcdc/version.h",
           "include/pgcdc/change_stream.h", "src/CMakeLists.txt", "proto/pgcdc/v1/change.proto",

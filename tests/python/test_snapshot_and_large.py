@@ -8,9 +8,9 @@ import time
 from typing import TYPE_CHECKING, List
 
 import pytest
+from pgcdc_helpers import open_stream, read, read_all
 
 import pgcdc
-from pgcdc_helpers import open_stream, read, read_all
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from pgcdc_helpers import open_stream, read, read_all, rows
 
 import pgcdc
 from pgcdc.v1 import change_pb2
-from pgcdc_helpers import open_stream, read, read_all, rows
 
 if TYPE_CHECKING:
     from conftest import PgEnv

@@ -15,7 +15,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List
 
 import pytest
-
 from aws_helpers import LambdaContext, LambdaEndpoint
 from pgcdc_helpers import slot_confirmed_lsn
 

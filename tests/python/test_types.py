@@ -12,10 +12,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, List, Sequence, Tuple
 
 import pytest
+from pgcdc_helpers import open_stream, read
 
 import pgcdc
 from pgcdc import INFINITY, NEG_INFINITY, BoundedArray, Interval, OutOfRange
-from pgcdc_helpers import open_stream, read
 
 if TYPE_CHECKING:
     from conftest import PgEnv

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List
 
 import pytest
+from wheel_helpers import find_wheel, make_venv, pip, run
 
 import pgcdc
-from wheel_helpers import find_wheel, make_venv, pip, run
 
 if TYPE_CHECKING:
     from conftest import PgEnv, TlsCluster

@@ -26,9 +26,9 @@ from ._core import Change, __version__
 from ._stream import ChangeStream, open_stream
 from ._types import (
     INFINITY,
+    JSON_NULL,
     NEG_INFINITY,
     UNCHANGED,
-    JSON_NULL,
     BoundedArray,
     Checkpoint,
     ColumnInfo,
@@ -50,9 +50,11 @@ from .errors import (
     PgcdcError,
     PublicationNotFoundError,
     ReplicationSetupError,
+    ResourceError,
     ServerError,
     SlotInUseError,
     SlotNotFoundError,
+    StreamCancelledError,
 )
 
 __all__ = [
@@ -79,9 +81,11 @@ __all__ = [
     "PgcdcError",
     "PublicationNotFoundError",
     "ReplicationSetupError",
+    "ResourceError",
     "ServerError",
     "SlotInUseError",
     "SlotNotFoundError",
+    "StreamCancelledError",
     "TableSnapshotProgress",
     "__version__",
     "errors",

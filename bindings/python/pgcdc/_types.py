@@ -318,7 +318,7 @@ class BoundedArray(list):  # type: ignore[type-arg]
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
-    __hash__ = None  # type: ignore[assignment]  # mutable, like list
+    __hash__ = None  # mutable, like list
 
     def __repr__(self) -> str:
         return "BoundedArray(%s, lower_bounds=%r)" % (list.__repr__(self), self.lower_bounds)

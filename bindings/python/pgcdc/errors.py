@@ -26,8 +26,10 @@ UNAUTHENTICATED
 UNAVAILABLE                   ConnectionLostError (retryable)         ConnectionError
 ... with SQLSTATE 55006       SlotInUseError (retryable)              ConnectionError
 DEADLINE_EXCEEDED             DeadlineExceededError (retryable)       TimeoutError
+RESOURCE_EXHAUSTED            ResourceError                           OSError
 DATA_LOSS                     DecodeError                             RuntimeError
 ABORTED                       CheckpointError                         RuntimeError
+CANCELLED                     StreamCancelledError                    RuntimeError
 INTERNAL                      InternalError                           RuntimeError
 UNKNOWN (other server error)  ServerError                             RuntimeError
 ===========================  ======================================  ====================
@@ -48,9 +50,11 @@ __all__ = [
     "PgcdcError",
     "PublicationNotFoundError",
     "ReplicationSetupError",
+    "ResourceError",
     "ServerError",
     "SlotInUseError",
     "SlotNotFoundError",
+    "StreamCancelledError",
 ]
 
 
@@ -120,6 +124,14 @@ class DeadlineExceededError(PgcdcError, TimeoutError):
     """Connecting or creating the slot took too long. Retryable."""
 
 
+class ResourceError(PgcdcError, OSError):
+    """A local resource ran out: the disk of spill_dir, or memory."""
+
+
+class StreamCancelledError(PgcdcError, RuntimeError):
+    """The stream was canceled while it still had work (an unfinished snapshot)."""
+
+
 class DecodeError(PgcdcError, RuntimeError):
     """The server sent bytes pgcdc cannot decode. Nothing acknowledged is lost."""
 
@@ -145,8 +157,10 @@ _BY_CODE: Dict[str, Type[PgcdcError]] = {
     "UNAUTHENTICATED": AuthorizationError,
     "UNAVAILABLE": ConnectionLostError,
     "DEADLINE_EXCEEDED": DeadlineExceededError,
+    "RESOURCE_EXHAUSTED": ResourceError,
     "DATA_LOSS": DecodeError,
     "ABORTED": CheckpointError,
+    "CANCELLED": StreamCancelledError,
     "INTERNAL": InternalError,
     "UNKNOWN": ServerError,
 }
