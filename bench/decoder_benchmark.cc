@@ -3,8 +3,8 @@
 //   build/bench/decoder_benchmark --benchmark_min_time=2
 #include <deque>
 
+#include "assembly/change_assembler.h"
 #include "benchmark/benchmark.h"
-#include "model/change_assembler.h"
 #include "pgcdc/change.h"
 #include "pgcdc/v1/change.pb.h"
 #include "protocol/pgoutput_decoder.h"

@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "model/change_data.h"
-#include "model/change_json.h"
+#include "record/change_data.h"
+#include "record/change_json.h"
 
 namespace pgcdc {
 namespace {

@@ -1,6 +1,6 @@
 // pgcdc::Change -> pgcdc.v1.Change: the wire format for `pgcdc stream --format
 // protobuf` and Python's to_proto(). Field numbers of the enums match (change.h).
-#include "model/change_proto.h"
+#include "record/change_proto.h"
 
 #include <string>
 

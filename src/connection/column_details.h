@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "connection/pg_connection.h"
-#include "model/relation_cache.h"
+#include "record/relation_cache.h"
 
 namespace pgcdc::internal {
 

@@ -14,7 +14,7 @@
 #include "debezium/decimal_bytes.h"
 #include "debezium/field_type.h"
 #include "internal/strings.h"
-#include "model/change_json.h"
+#include "record/change_json.h"
 
 namespace pgcdc::internal {
 namespace {

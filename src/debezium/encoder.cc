@@ -12,10 +12,10 @@
 #include "absl/time/clock.h"
 #include "debezium/field_type.h"
 #include "internal/strings.h"
-#include "model/change_data.h"
-#include "model/change_json.h"
 #include "pgcdc/debezium.h"
 #include "pgcdc/version.h"
+#include "record/change_data.h"
+#include "record/change_json.h"
 
 namespace pgcdc {
 namespace {

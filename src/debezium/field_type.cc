@@ -10,9 +10,9 @@
 #include "debezium/decimal_bytes.h"
 #include "internal/shortest_double.h"
 #include "internal/strings.h"
-#include "model/builtin_types.h"
-#include "model/change_json.h"
-#include "model/datetime_format.h"
+#include "record/change_json.h"
+#include "values/builtin_types.h"
+#include "values/datetime_format.h"
 
 namespace pgcdc::internal {
 namespace {

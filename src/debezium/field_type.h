@@ -11,9 +11,9 @@
 #include <string>
 #include <string_view>
 
-#include "model/relation_cache.h"
 #include "pgcdc/change.h"
 #include "pgcdc/debezium.h"
+#include "record/relation_cache.h"
 
 namespace pgcdc::internal {
 

@@ -9,8 +9,8 @@
 #include "absl/strings/str_join.h"
 #include "connection/column_details.h"
 #include "internal/status_macros.h"
-#include "model/value_decoder.h"
 #include "snapshot/snapshot_reader.h"
+#include "values/value_decoder.h"
 
 namespace pgcdc::internal {
 namespace {

@@ -8,8 +8,8 @@
 #include "internal/logging.h"
 #include "internal/status_macros.h"
 #include "internal/strings.h"
-#include "model/change_data.h"
-#include "model/row_builder.h"
+#include "record/change_data.h"
+#include "record/row_builder.h"
 #include "snapshot/copy_text.h"
 
 namespace pgcdc::internal {

@@ -26,9 +26,9 @@
 #include "absl/time/time.h"
 #include "connection/pg_connection.h"
 #include "connection/replication_setup.h"
-#include "model/relation_cache.h"
 #include "pgcdc/change.h"
 #include "pgcdc/options.h"
+#include "record/relation_cache.h"
 
 namespace pgcdc::internal {
 

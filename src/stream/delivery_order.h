@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "model/change_data.h"
+#include "record/change_data.h"
 
 namespace pgcdc::internal {
 

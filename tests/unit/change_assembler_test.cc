@@ -1,6 +1,6 @@
 // ChangeAssembler over hand-built pgoutput bytes: transactions, streamed chunks,
 // (sub)transaction aborts, relation overlays, messages and protocol violations.
-#include "model/change_assembler.h"
+#include "assembly/change_assembler.h"
 
 #include <deque>
 #include <string>

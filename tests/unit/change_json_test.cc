@@ -1,4 +1,4 @@
-#include "model/change_json.h"
+#include "record/change_json.h"
 
 #include <cmath>
 #include <limits>

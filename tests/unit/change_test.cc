@@ -7,10 +7,10 @@
 #include <string>
 #include <utility>
 
+#include "assembly/change_assembler.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "model/change_assembler.h"
 #include "pgcdc/v1/change.pb.h"
 #include "unit/testing/pgoutput_builder.h"
 

@@ -10,8 +10,8 @@
 #include "debezium/field_type.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
-#include "model/change_data.h"
 #include "pgcdc/v1/change.pb.h"
+#include "record/change_data.h"
 #include "unit/testing/change_from_proto.h"
 
 namespace pgcdc::internal {

@@ -1,6 +1,6 @@
 // FrameStore: streamed messages kept in memory or in an unlinked spill file, read back
 // in order, and truncated at a rolled-back subtransaction.
-#include "model/frame_store.h"
+#include "assembly/frame_store.h"
 
 #include <dirent.h>
 

@@ -1,4 +1,4 @@
-#include "model/value_decoder.h"
+#include "values/value_decoder.h"
 
 #include <cmath>
 #include <cstdint>
@@ -15,10 +15,10 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "model/change_data.h"
-#include "model/change_proto.h"
-#include "model/datetime_format.h"
 #include "pgcdc/v1/change.pb.h"
+#include "record/change_data.h"
+#include "record/change_proto.h"
+#include "values/datetime_format.h"
 
 namespace pgcdc::internal {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "model/change_data.h"
+#include "record/change_data.h"
 
 namespace pgcdc::internal {
 namespace {

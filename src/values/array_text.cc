@@ -1,4 +1,4 @@
-#include "model/array_text.h"
+#include "values/array_text.h"
 
 #include <cstdint>
 #include <string>

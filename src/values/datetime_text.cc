@@ -1,9 +1,9 @@
-#include "model/datetime_text.h"
+#include "values/datetime_text.h"
 
 #include <cstdint>
 #include <limits>
 
-#include "model/datetime_format.h"
+#include "values/datetime_format.h"
 
 namespace pgcdc::internal {
 namespace {

@@ -1,4 +1,4 @@
-#include "model/frame_store.h"
+#include "assembly/frame_store.h"
 
 #include <fcntl.h>
 #include <unistd.h>

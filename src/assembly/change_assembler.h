@@ -1,5 +1,8 @@
 // pgoutput messages -> committed pgcdc::Change records, whole transactions in commit
-// order, in bounded memory.
+// order, in bounded memory. The dispatch of every message, the transaction being
+// received whole, and the decoding of streamed and prepared transactions once their
+// outcome is known live here; their buffering lives in StreamedTransactions and
+// PreparedTransactions, under one memory budget (FrameAccounting).
 //
 // A transaction sent whole after its commit (the server's normal path) is buffered
 // until its Commit, but only up to `max_buffered_bytes`: beyond that its changes are
@@ -12,8 +15,8 @@
 // Two-phase (protocol v3, doc/protocol.md#two-phase): a prepared transaction is either kept
 // until COMMIT PREPARED (PreparedDelivery::kAtCommit) or delivered at its PREPARE like
 // a committed one, its outcome following as a record of its own (kAtPrepare).
-#ifndef PGCDC_MODEL_CHANGE_ASSEMBLER_H_
-#define PGCDC_MODEL_CHANGE_ASSEMBLER_H_
+#ifndef PGCDC_ASSEMBLY_CHANGE_ASSEMBLER_H_
+#define PGCDC_ASSEMBLY_CHANGE_ASSEMBLER_H_
 
 #include <atomic>
 #include <cstdint>
@@ -28,12 +31,15 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "model/change_data.h"
-#include "model/frame_store.h"
-#include "model/relation_cache.h"
+#include "assembly/frame_accounting.h"
+#include "assembly/frame_store.h"
+#include "assembly/prepared_transactions.h"
+#include "assembly/streamed_transactions.h"
 #include "pgcdc/change.h"
 #include "pgcdc/options.h"
 #include "protocol/pgoutput_messages.h"
+#include "record/change_data.h"
+#include "record/relation_cache.h"
 
 namespace pgcdc::internal {
 
@@ -106,8 +112,8 @@ class ChangeAssembler {
   // prepared one) has been started but not finished: a keepalive position is then not
   // safe to confirm.
   bool has_pending() const {
-    return open_.has_value() || in_stream_ || !streams_.empty() || replay_ != nullptr ||
-           prepare_block_ != nullptr;
+    return open_.has_value() || streams_.in_block() || !streams_.empty() || replay_ != nullptr ||
+           prepared_.in_block();
   }
 
   // Two-phase: the earliest PREPARE whose COMMIT/ROLLBACK PREPARED has not arrived.
@@ -116,10 +122,10 @@ class ChangeAssembler {
   // A prepared transaction keeps holding after its COMMIT PREPARED arrived, until the
   // application acknowledged it whole (its commit's end_lsn): confirming past the
   // PREPARE any earlier would make the next session receive COMMIT PREPARED alone.
-  std::optional<uint64_t> hold_lsn() const;
+  std::optional<uint64_t> hold_lsn() const { return prepared_.hold_lsn(); }
   // The application acknowledged up to `acked`: committed prepared transactions that
   // end at or before it no longer hold.
-  void ReleaseHolds(uint64_t acked);
+  void ReleaseHolds(uint64_t acked) { prepared_.ReleaseHolds(acked); }
 
   // The commit LSN of the transaction being received (between Begin and Commit).
   std::optional<uint64_t> open_commit_lsn() const {
@@ -128,8 +134,8 @@ class ChangeAssembler {
 
   // Raw messages of streamed and prepared transactions held in memory (those being
   // replayed included), and the bytes now in their spill files.
-  size_t buffered_bytes() const { return buffered_bytes_; }
-  uint64_t spilled_bytes() const { return spill_file_bytes_; }
+  size_t buffered_bytes() const { return accounting_.buffered_bytes(); }
+  uint64_t spilled_bytes() const { return accounting_.spill_file_bytes(); }
 
   // The counters as of the end of the last Process() or replay. Thread-safe: another
   // thread may call it while this one feeds the assembler.
@@ -159,12 +165,6 @@ class ChangeAssembler {
   // Inside a stream block: keep the raw message for when the transaction commits.
   absl::Status Buffer(const PgoutputMessage& message, const XLogData& frame);
   absl::Status LimitMemory();
-  // Runs `op` (which may append, spill or truncate) on `store` and accounts for what
-  // it changed in memory and on disk.
-  template <typename Op>
-  absl::Status Account(FrameStore& store, Op op);
-  // `store` is about to be dropped: it no longer counts.
-  void Release(const FrameStore& store);
   // Makes the counters visible to stats().
   void PublishStats();
 
@@ -184,9 +184,6 @@ class ChangeAssembler {
     kDrop,    // nothing (a prepared block: applied for the session on arrival already)
     kKeep,    // the transaction's, until COMMIT or ROLLBACK PREPARED (delivered at PREPARE)
   };
-  // The streamed transaction's messages (empty if it sent none), out of streams_; they
-  // stay counted in buffered_bytes_ until released.
-  FrameStore TakeStream(uint32_t xid);
   void StartReplay(const CommitPosition& position, FrameStore frames, bool streamed,
                    Overlay overlay);
 
@@ -200,28 +197,10 @@ class ChangeAssembler {
   uint32_t slots_hint_relation_ = 0;
   size_t slots_hint_ = 0;
   std::optional<Transaction> open_;  // between Begin and Commit
-  bool in_stream_ = false;
-  uint32_t stream_xid_ = 0;
-  absl::flat_hash_map<uint32_t, FrameStore> streams_;
-  // Two-phase (protocol v3): the messages of a prepared transaction wait as raw frames
-  // until COMMIT PREPARED (delivered then) or ROLLBACK PREPARED (dropped).
-  struct Prepared {
-    uint32_t xid = 0;
-    uint64_t prepare_lsn = 0;
-    bool streamed = false;  // its Relation messages were not applied on arrival
-    FrameStore frames;
-  };
-  std::unique_ptr<Prepared> prepare_block_;  // between Begin Prepare and Prepare
-  std::string prepare_block_gid_;
-  absl::flat_hash_map<std::string, Prepared> prepared_;  // by gid
-  // Prepared transactions whose COMMIT PREPARED arrived: {commit end_lsn, prepare_lsn}.
-  std::vector<std::pair<uint64_t, uint64_t>> committed_holds_;
-  // Over streams_, prepared_, prepare_block_ and replay_: memory_bytes() and
-  // file_bytes(); over all stores ever: bytes_written(), and how many spilled.
-  size_t buffered_bytes_ = 0;
-  uint64_t spill_file_bytes_ = 0;
-  uint64_t spilled_bytes_total_ = 0;
-  uint64_t transactions_spilled_ = 0;
+  // Declared before the two that keep a reference to it.
+  FrameAccounting accounting_;
+  StreamedTransactions streams_{accounting_};
+  PreparedTransactions prepared_{accounting_};  // kept until their outcome (kAtCommit)
   std::unique_ptr<Replay> replay_;
   // Copies of the counters for stats() from another thread.
   std::atomic<uint64_t> published_buffered_{0};
@@ -233,4 +212,4 @@ class ChangeAssembler {
 
 }  // namespace pgcdc::internal
 
-#endif  // PGCDC_MODEL_CHANGE_ASSEMBLER_H_
+#endif  // PGCDC_ASSEMBLY_CHANGE_ASSEMBLER_H_

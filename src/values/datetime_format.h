@@ -1,7 +1,7 @@
 // Proleptic Gregorian calendar arithmetic (astronomical years: 1 BC is year 0) and the
 // ISO 8601 text the JSON output uses for dates and times.
-#ifndef PGCDC_MODEL_DATETIME_FORMAT_H_
-#define PGCDC_MODEL_DATETIME_FORMAT_H_
+#ifndef PGCDC_VALUES_DATETIME_FORMAT_H_
+#define PGCDC_VALUES_DATETIME_FORMAT_H_
 
 #include <cstdint>
 #include <string>
@@ -35,4 +35,4 @@ void AppendIsoOffset(int32_t seconds_east, std::string* out);
 
 }  // namespace pgcdc::internal
 
-#endif  // PGCDC_MODEL_DATETIME_FORMAT_H_
+#endif  // PGCDC_VALUES_DATETIME_FORMAT_H_

@@ -1,4 +1,4 @@
-#include "model/change_assembler.h"
+#include "assembly/change_assembler.h"
 
 #include <algorithm>
 #include <utility>
@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "internal/status_macros.h"
 #include "internal/strings.h"
-#include "model/row_builder.h"
 #include "protocol/pgoutput_decoder.h"
+#include "record/row_builder.h"
 
 namespace pgcdc::internal {
 namespace {
@@ -23,12 +23,6 @@ size_t TupleBytes(const TupleData& tuple) {
   size_t bytes = 0;
   for (const TupleColumn& column : tuple.columns) bytes += column.data.size();
   return bytes;
-}
-
-// Relation and Type messages of a rolled-back subtransaction stay: the server
-// considers them sent for the whole streamed transaction and will not repeat them.
-bool IsSchemaPayload(std::string_view payload) {
-  return !payload.empty() && (payload[0] == 'R' || payload[0] == 'Y');
 }
 
 // The messages that become changes (a non-transactional Message is delivered at once
@@ -57,19 +51,6 @@ void Stamp(const CommitPosition& position, uint32_t ordinal, bool last, ChangeDa
   change->last_in_transaction = last;
 }
 
-// Inside a stream block every message carries the xid of the (sub)transaction that
-// made it.
-std::optional<uint32_t> StreamedMessageXid(const PgoutputMessage& message) {
-  if (const auto* m = std::get_if<Insert>(&message)) return m->xid;
-  if (const auto* m = std::get_if<Update>(&message)) return m->xid;
-  if (const auto* m = std::get_if<Delete>(&message)) return m->xid;
-  if (const auto* m = std::get_if<Truncate>(&message)) return m->xid;
-  if (const auto* m = std::get_if<LogicalMessage>(&message)) return m->xid;
-  if (const auto* m = std::get_if<Relation>(&message)) return m->xid;
-  if (const auto* m = std::get_if<Type>(&message)) return m->xid;
-  return std::nullopt;
-}
-
 }  // namespace
 
 struct ChangeAssembler::Replay {
@@ -95,22 +76,11 @@ void ChangeAssembler::Reset(int proto_version) {
   slots_hint_relation_ = 0;
   slots_hint_ = 0;
   open_.reset();
-  in_stream_ = false;
-  stream_xid_ = 0;
-  streams_.clear();  // FrameStore closes its spill file
-  prepare_block_.reset();
-  prepare_block_gid_.clear();
+  streams_.Clear();
+  prepared_.EndSession();  // prepared transactions stay, holding the slot (hold_lsn)
   replay_.reset();
-  // Prepared transactions awaiting their outcome, and committed ones not yet
-  // acknowledged, keep holding the slot (hold_lsn) until the new session re-sends
-  // them: their PREPARE lies after the slot's position, so it comes again and
-  // replaces the stale copy (HandlePrepare).
-  buffered_bytes_ = 0;
-  spill_file_bytes_ = 0;
-  for (const auto& [gid, txn] : prepared_) {
-    buffered_bytes_ += txn.frames.memory_bytes();
-    spill_file_bytes_ += txn.frames.file_bytes();
-  }
+  accounting_.ClearCurrent();
+  prepared_.ForEachStore([this](const FrameStore& store) { accounting_.Recount(store); });
   PublishStats();
 }
 
@@ -119,42 +89,24 @@ absl::Status ChangeAssembler::Process(const XLogData& frame, std::deque<Change>*
     return absl::InternalError("ChangeAssembler::Process while a transaction is replayed");
   }
   absl::StatusOr<PgoutputMessage> message =
-      DecodePgoutput(frame.payload, proto_version_, in_stream_);
+      DecodePgoutput(frame.payload, proto_version_, streams_.in_block());
   absl::Status status = message.ok() ? Handle(*message, frame, ready) : message.status();
   PublishStats();
   return status;
 }
 
-template <typename Op>
-absl::Status ChangeAssembler::Account(FrameStore& store, Op op) {
-  const size_t memory = store.memory_bytes();
-  const uint64_t file = store.file_bytes();
-  const uint64_t written = store.bytes_written();
-  const bool spilled = store.spilled();
-  absl::Status status = op();
-  buffered_bytes_ = buffered_bytes_ - memory + store.memory_bytes();
-  spill_file_bytes_ = spill_file_bytes_ - file + store.file_bytes();
-  spilled_bytes_total_ += store.bytes_written() - written;
-  if (!spilled && store.spilled()) ++transactions_spilled_;
-  return status;
-}
-
-void ChangeAssembler::Release(const FrameStore& store) {
-  buffered_bytes_ -= store.memory_bytes();
-  spill_file_bytes_ -= store.file_bytes();
-}
-
 void ChangeAssembler::PublishStats() {
   // Between messages: a transaction sent whole holds its decoded changes (bounded by
   // Append), streamed and prepared ones their raw messages (bounded by LimitMemory).
-  const uint64_t buffered = buffered_bytes_ + (open_ ? open_->bytes : 0);
+  const uint64_t buffered = accounting_.buffered_bytes() + (open_ ? open_->bytes : 0);
   published_buffered_.store(buffered, std::memory_order_relaxed);
   if (buffered > published_peak_.load(std::memory_order_relaxed)) {
     published_peak_.store(buffered, std::memory_order_relaxed);
   }
-  published_spill_file_.store(spill_file_bytes_, std::memory_order_relaxed);
-  published_spilled_total_.store(spilled_bytes_total_, std::memory_order_relaxed);
-  published_transactions_spilled_.store(transactions_spilled_, std::memory_order_relaxed);
+  published_spill_file_.store(accounting_.spill_file_bytes(), std::memory_order_relaxed);
+  published_spilled_total_.store(accounting_.spilled_bytes_total(), std::memory_order_relaxed);
+  published_transactions_spilled_.store(accounting_.transactions_spilled(),
+                                        std::memory_order_relaxed);
 }
 
 AssemblerStats ChangeAssembler::stats() const {
@@ -173,7 +125,8 @@ absl::Status ChangeAssembler::Handle(const PgoutputMessage& message, const XLogD
     return HandleMessage(*m, ready);
   }
   const char* data = DataMessageName(message);
-  if ((in_stream_ || prepare_block_) && (data != nullptr || IsSchemaMessage(message))) {
+  if ((streams_.in_block() || prepared_.in_block()) &&
+      (data != nullptr || IsSchemaMessage(message))) {
     return Buffer(message, frame);
   }
   if (const auto* m = std::get_if<Relation>(&message)) return relations_.Apply(*m, std::nullopt);
@@ -194,11 +147,7 @@ absl::Status ChangeAssembler::Handle(const PgoutputMessage& message, const XLogD
   if (const auto* m = std::get_if<Commit>(&message)) return HandleCommit(*m, ready);
   if (std::holds_alternative<Origin>(message)) return absl::OkStatus();
   if (const auto* m = std::get_if<StreamStart>(&message)) return HandleStreamStart(*m);
-  if (std::holds_alternative<StreamStop>(message)) {
-    if (!in_stream_) return absl::DataLossError("pgoutput Stream Stop outside a stream block");
-    in_stream_ = false;
-    return absl::OkStatus();
-  }
+  if (std::holds_alternative<StreamStop>(message)) return streams_.Stop();
   if (const auto* m = std::get_if<StreamCommit>(&message)) return HandleStreamCommit(*m);
   if (const auto* m = std::get_if<StreamAbort>(&message)) return HandleStreamAbort(*m);
   if (const auto* m = std::get_if<BeginPrepare>(&message)) return HandleBeginPrepare(*m);
@@ -214,7 +163,7 @@ absl::Status ChangeAssembler::Handle(const PgoutputMessage& message, const XLogD
 }
 
 absl::Status ChangeAssembler::HandleBegin(const Begin& begin) {
-  if (open_ || in_stream_) {
+  if (open_ || streams_.in_block()) {
     return absl::DataLossError("pgoutput Begin inside an unfinished transaction");
   }
   open_.emplace();
@@ -263,9 +212,12 @@ absl::Status ChangeAssembler::Append(std::unique_ptr<ChangeData> change,
   txn.bytes += txn.changes.back().ByteSize();
   // One budget for this transaction and the buffered messages of streamed and prepared
   // ones: those go to their files first, so this one stays whole as long as it fits.
-  if (txn.bytes + buffered_bytes_ <= limits_.max_buffered_bytes) return absl::OkStatus();
+  if (txn.bytes + accounting_.buffered_bytes() <= limits_.max_buffered_bytes) {
+    return absl::OkStatus();
+  }
   PGCDC_RETURN_IF_ERROR(LimitMemory());
-  if (txn.bytes + buffered_bytes_ <= limits_.max_buffered_bytes || txn.changes.size() < 2) {
+  if (txn.bytes + accounting_.buffered_bytes() <= limits_.max_buffered_bytes ||
+      txn.changes.size() < 2) {
     return absl::OkStatus();
   }
   while (txn.changes.size() > 1) {
@@ -392,30 +344,16 @@ absl::Status ChangeAssembler::HandleMessage(const LogicalMessage& message,
 }
 
 absl::Status ChangeAssembler::HandleStreamStart(const StreamStart& start) {
-  if (in_stream_ || open_) {
+  if (streams_.in_block() || open_) {
     return absl::DataLossError("pgoutput Stream Start inside another block or transaction");
   }
-  in_stream_ = true;
-  stream_xid_ = start.xid;
-  if (start.first_segment) {
-    // A first segment after a reconnect re-sends the transaction from its start:
-    // anything buffered from the old session is stale (doc/protocol.md#streaming).
-    if (auto it = streams_.find(start.xid); it != streams_.end()) {
-      Release(it->second);
-      streams_.erase(it);
-    }
-    relations_.AbortStream(start.xid);
-  }
-  streams_.try_emplace(start.xid);
+  streams_.Start(start, relations_);
   return absl::OkStatus();
 }
 
 absl::Status ChangeAssembler::Buffer(const PgoutputMessage& message, const XLogData& frame) {
-  uint32_t subxid = 0;
-  FrameStore* target = nullptr;
-  if (in_stream_) {
-    subxid = StreamedMessageXid(message).value_or(stream_xid_);
-    target = &streams_[stream_xid_];
+  if (streams_.in_block()) {
+    PGCDC_RETURN_IF_ERROR(streams_.Append(message, frame));
   } else {
     // A prepared transaction's block is an ordinary one: its Relation and Type messages
     // count for the session at once, and are also kept to decode its rows later.
@@ -423,12 +361,8 @@ absl::Status ChangeAssembler::Buffer(const PgoutputMessage& message, const XLogD
       PGCDC_RETURN_IF_ERROR(relations_.Apply(*m, std::nullopt));
     }
     if (const auto* m = std::get_if<Type>(&message)) relations_.Apply(*m, std::nullopt);
-    subxid = prepare_block_->xid;
-    target = &prepare_block_->frames;
+    PGCDC_RETURN_IF_ERROR(prepared_.Append(frame));
   }
-  FrameStore& store = *target;
-  PGCDC_RETURN_IF_ERROR(
-      Account(store, [&] { return store.Append(frame.data_start, subxid, frame.payload); }));
   return LimitMemory();
 }
 
@@ -436,38 +370,29 @@ absl::Status ChangeAssembler::Buffer(const PgoutputMessage& message, const XLogD
 absl::Status ChangeAssembler::LimitMemory() {
   // The transaction being received whole shares the budget (Append).
   const size_t open_bytes = open_ ? open_->bytes : 0;
-  while (buffered_bytes_ + open_bytes > limits_.max_buffered_bytes) {
+  while (accounting_.buffered_bytes() + open_bytes > limits_.max_buffered_bytes) {
     FrameStore* largest = nullptr;
     auto consider = [&largest](FrameStore& store) {
       if (largest == nullptr || store.memory_bytes() > largest->memory_bytes()) largest = &store;
     };
-    for (auto& [xid, store] : streams_) consider(store);
-    for (auto& [gid, txn] : prepared_) consider(txn.frames);
-    if (prepare_block_) consider(prepare_block_->frames);
+    streams_.ForEachStore(consider);
+    prepared_.ForEachStore(consider);
     if (largest == nullptr || largest->memory_bytes() == 0) break;
-    PGCDC_RETURN_IF_ERROR(Account(*largest, [&] { return largest->Spill(limits_.spill_dir); }));
+    PGCDC_RETURN_IF_ERROR(
+        accounting_.Account(*largest, [&] { return largest->Spill(limits_.spill_dir); }));
   }
   return absl::OkStatus();
 }
 
 absl::Status ChangeAssembler::HandleStreamCommit(const StreamCommit& commit) {
-  if (in_stream_ || open_) {
+  if (streams_.in_block() || open_) {
     return absl::DataLossError("pgoutput Stream Commit inside a stream block or transaction");
   }
-  FrameStore frames = TakeStream(commit.xid);
+  FrameStore frames = streams_.Take(commit.xid);  // counted until the replay ends
   StartReplay({commit.xid, commit.commit_lsn, commit.end_lsn, UnixMicros(commit.commit_time),
                /*gid=*/nullptr},
               std::move(frames), /*streamed=*/true, Overlay::kCommit);
   return absl::OkStatus();
-}
-
-FrameStore ChangeAssembler::TakeStream(uint32_t xid) {
-  FrameStore frames;  // still counted as buffered until its replay ends
-  if (auto it = streams_.find(xid); it != streams_.end()) {
-    frames = std::move(it->second);
-    streams_.erase(it);
-  }
-  return frames;
 }
 
 void ChangeAssembler::StartReplay(const CommitPosition& position, FrameStore frames, bool streamed,
@@ -494,7 +419,7 @@ absl::Status ChangeAssembler::Produce(size_t max, std::deque<Change>* ready) {
       }
       if (r.overlay == Overlay::kCommit) relations_.CommitStream(r.position.xid);
       if (r.overlay == Overlay::kDrop) relations_.AbortStream(r.position.xid);
-      Release(r.frames);
+      accounting_.Release(r.frames);
       replay_.reset();
       PublishStats();
       break;
@@ -525,22 +450,10 @@ absl::Status ChangeAssembler::Produce(size_t max, std::deque<Change>* ready) {
 }
 
 absl::Status ChangeAssembler::HandleStreamAbort(const StreamAbort& abort) {
-  if (in_stream_) return absl::DataLossError("pgoutput Stream Abort inside a stream block");
-  auto it = streams_.find(abort.xid);
-  if (abort.subxid == abort.xid) {
-    if (it != streams_.end()) {
-      Release(it->second);
-      streams_.erase(it);
-    }
-    relations_.AbortStream(abort.xid);
-    return absl::OkStatus();
+  if (streams_.in_block()) {
+    return absl::DataLossError("pgoutput Stream Abort inside a stream block");
   }
-  if (it == streams_.end()) return absl::OkStatus();
-  // ROLLBACK TO SAVEPOINT: drop from the subtransaction's first message on, which also
-  // covers its nested children (what the built-in apply worker does), except schema
-  // messages.
-  FrameStore& store = it->second;
-  return Account(store, [&] { return store.DropFrom(abort.subxid, abort.xid, &IsSchemaPayload); });
+  return streams_.Abort(abort, relations_);
 }
 
 }  // namespace pgcdc::internal

@@ -7,7 +7,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "model/change_assembler.h"
+#include "assembly/change_assembler.h"
+#include "internal/status_macros.h"
 
 namespace pgcdc::internal {
 namespace {
@@ -19,7 +20,7 @@ std::shared_ptr<const std::string> SharedGid(const std::string& gid) {
 }  // namespace
 
 absl::Status ChangeAssembler::HandleBeginPrepare(const BeginPrepare& begin) {
-  if (open_ || in_stream_ || prepare_block_) {
+  if (open_ || streams_.in_block() || prepared_.in_block()) {
     return absl::DataLossError("pgoutput Begin Prepare inside an unfinished transaction");
   }
   if (at_prepare()) {
@@ -30,10 +31,7 @@ absl::Status ChangeAssembler::HandleBeginPrepare(const BeginPrepare& begin) {
                        SharedGid(begin.gid)};
     return absl::OkStatus();
   }
-  prepare_block_ = std::make_unique<Prepared>();
-  prepare_block_->xid = begin.xid;
-  prepare_block_->prepare_lsn = begin.prepare_lsn;
-  prepare_block_gid_ = begin.gid;
+  prepared_.BeginBlock(begin);
   return absl::OkStatus();
 }
 
@@ -42,25 +40,19 @@ absl::Status ChangeAssembler::HandlePrepare(const Prepare& prepare, bool streame
   if (at_prepare()) {
     return streamed ? ReplayStreamPrepared(prepare) : DeliverPrepared(prepare, ready);
   }
-  Prepared txn;
+  PreparedTransaction txn;
   if (streamed) {  // Stream Prepare: the streamed transaction's chunks are complete
-    if (in_stream_ || open_ || prepare_block_) {
+    if (streams_.in_block() || open_ || prepared_.in_block()) {
       return absl::DataLossError("pgoutput Stream Prepare inside a block or transaction");
     }
     txn.streamed = true;
-    txn.frames = TakeStream(prepare.xid);
+    txn.frames = streams_.Take(prepare.xid);
   } else {
-    if (!prepare_block_ || prepare_block_->xid != prepare.xid) {
-      return absl::DataLossError("pgoutput Prepare without its Begin Prepare");
-    }
-    txn = std::move(*prepare_block_);
-    prepare_block_.reset();
+    PGCDC_ASSIGN_OR_RETURN(txn, prepared_.EndBlock(prepare.xid));
   }
   txn.xid = prepare.xid;
   txn.prepare_lsn = prepare.prepare_lsn;
-  // A gid prepared again (after a restart re-sent it) replaces the stale copy.
-  if (auto it = prepared_.find(prepare.gid); it != prepared_.end()) Release(it->second.frames);
-  prepared_.insert_or_assign(prepare.gid, std::move(txn));
+  prepared_.Add(prepare.gid, std::move(txn));
   return LimitMemory();
 }
 
@@ -80,10 +72,10 @@ absl::Status ChangeAssembler::DeliverPrepared(const Prepare& prepare, std::deque
 }
 
 absl::Status ChangeAssembler::ReplayStreamPrepared(const Prepare& prepare) {
-  if (in_stream_ || open_) {
+  if (streams_.in_block() || open_) {
     return absl::DataLossError("pgoutput Stream Prepare inside a block or transaction");
   }
-  FrameStore frames = TakeStream(prepare.xid);
+  FrameStore frames = streams_.Take(prepare.xid);
   // The schema the transaction described stays its own until its outcome: the server
   // keeps it as sent for that xid only (pgoutput merges it at a commit).
   StartReplay({prepare.xid, prepare.prepare_lsn, prepare.end_lsn, UnixMicros(prepare.prepare_time),
@@ -105,7 +97,7 @@ void ChangeAssembler::DeliverOutcome(Operation op, const CommitPosition& positio
 
 absl::Status ChangeAssembler::HandleCommitPrepared(const CommitPrepared& commit,
                                                    std::deque<Change>* ready) {
-  if (open_ || in_stream_ || prepare_block_) {
+  if (open_ || streams_.in_block() || prepared_.in_block()) {
     return absl::DataLossError("pgoutput Commit Prepared inside an unfinished transaction");
   }
   if (at_prepare()) {
@@ -118,8 +110,8 @@ absl::Status ChangeAssembler::HandleCommitPrepared(const CommitPrepared& commit,
                    ready);
     return absl::OkStatus();
   }
-  auto it = prepared_.find(commit.gid);
-  if (it == prepared_.end()) {
+  std::optional<PreparedTransaction> txn = prepared_.Commit(commit.gid, commit.end_lsn);
+  if (!txn) {
     return absl::DataLossError(absl::StrCat(
         "COMMIT PREPARED of \"", commit.gid,
         "\" arrived but its PREPARE was not received: "
@@ -128,19 +120,17 @@ absl::Status ChangeAssembler::HandleCommitPrepared(const CommitPrepared& commit,
   }
   // A streamed transaction's Relation messages were only stored: apply them for the
   // session once it committed. Otherwise they were applied on arrival already.
-  const bool streamed = it->second.streamed;
-  committed_holds_.emplace_back(commit.end_lsn, it->second.prepare_lsn);
   // Delivered as committed: no gid (Change::gid() marks changes not committed yet).
-  StartReplay({it->second.xid, commit.commit_lsn, commit.end_lsn, UnixMicros(commit.commit_time),
+  const bool streamed = txn->streamed;
+  StartReplay({txn->xid, commit.commit_lsn, commit.end_lsn, UnixMicros(commit.commit_time),
                /*gid=*/nullptr},
-              std::move(it->second.frames), streamed, streamed ? Overlay::kCommit : Overlay::kDrop);
-  prepared_.erase(it);
+              std::move(txn->frames), streamed, streamed ? Overlay::kCommit : Overlay::kDrop);
   return absl::OkStatus();
 }
 
 absl::Status ChangeAssembler::HandleRollbackPrepared(const RollbackPrepared& rollback,
                                                      std::deque<Change>* ready) {
-  if (open_ || in_stream_ || prepare_block_) {
+  if (open_ || streams_.in_block() || prepared_.in_block()) {
     return absl::DataLossError("pgoutput Rollback Prepared inside an unfinished transaction");
   }
   if (at_prepare()) {
@@ -155,34 +145,10 @@ absl::Status ChangeAssembler::HandleRollbackPrepared(const RollbackPrepared& rol
                    ready);
     return absl::OkStatus();
   }
-  if (auto it = prepared_.find(rollback.gid); it != prepared_.end()) {
-    Release(it->second.frames);
-    if (it->second.streamed) relations_.AbortStream(it->second.xid);
-    prepared_.erase(it);
+  if (std::optional<uint32_t> streamed_xid = prepared_.Rollback(rollback.gid)) {
+    relations_.AbortStream(*streamed_xid);
   }
   return absl::OkStatus();
-}
-
-std::optional<uint64_t> ChangeAssembler::hold_lsn() const {
-  // Only transactions kept until their outcome (kAtCommit): one delivered at PREPARE
-  // may be confirmed past, like a committed one.
-  std::optional<uint64_t> hold;
-  for (const auto& [gid, txn] : prepared_) {
-    if (!hold || txn.prepare_lsn < *hold) hold = txn.prepare_lsn;
-  }
-  if (prepare_block_ && (!hold || prepare_block_->prepare_lsn < *hold)) {
-    hold = prepare_block_->prepare_lsn;
-  }
-  for (const auto& [end_lsn, prepare_lsn] : committed_holds_) {
-    if (!hold || prepare_lsn < *hold) hold = prepare_lsn;
-  }
-  return hold;
-}
-
-void ChangeAssembler::ReleaseHolds(uint64_t acked) {
-  committed_holds_.erase(std::remove_if(committed_holds_.begin(), committed_holds_.end(),
-                                        [acked](const auto& hold) { return hold.first <= acked; }),
-                         committed_holds_.end());
 }
 
 }  // namespace pgcdc::internal

@@ -3,8 +3,8 @@
 // makes it spill, then in an anonymous file (created and unlinked at once, so that
 // nothing is left behind when the process dies). Messages are decoded only when the
 // transaction commits, one at a time, so memory stays bounded for any size.
-#ifndef PGCDC_MODEL_FRAME_STORE_H_
-#define PGCDC_MODEL_FRAME_STORE_H_
+#ifndef PGCDC_ASSEMBLY_FRAME_STORE_H_
+#define PGCDC_ASSEMBLY_FRAME_STORE_H_
 
 #include <cstdint>
 #include <string>
@@ -84,4 +84,4 @@ class FrameStore {
 
 }  // namespace pgcdc::internal
 
-#endif  // PGCDC_MODEL_FRAME_STORE_H_
+#endif  // PGCDC_ASSEMBLY_FRAME_STORE_H_

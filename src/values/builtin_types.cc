@@ -1,4 +1,4 @@
-#include "model/builtin_types.h"
+#include "values/builtin_types.h"
 
 #include <array>
 #include <cstddef>

@@ -2,8 +2,8 @@
 // buffer per change, the relation (names, types) shared with the relation cache. Two
 // or three allocations per change instead of one per column, value and string
 // (doc/adr/0003).
-#ifndef PGCDC_MODEL_CHANGE_DATA_H_
-#define PGCDC_MODEL_CHANGE_DATA_H_
+#ifndef PGCDC_RECORD_CHANGE_DATA_H_
+#define PGCDC_RECORD_CHANGE_DATA_H_
 
 #include <cstdint>
 #include <cstring>
@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "model/relation_cache.h"
 #include "pgcdc/change.h"
+#include "record/relation_cache.h"
 
 namespace pgcdc::internal {
 
@@ -165,4 +165,4 @@ class ValueWriter {
 
 }  // namespace pgcdc::internal
 
-#endif  // PGCDC_MODEL_CHANGE_DATA_H_
+#endif  // PGCDC_RECORD_CHANGE_DATA_H_

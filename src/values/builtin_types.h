@@ -1,6 +1,6 @@
 // The built-in PostgreSQL types the value decoder knows, by OID and by pg_catalog name.
-#ifndef PGCDC_MODEL_BUILTIN_TYPES_H_
-#define PGCDC_MODEL_BUILTIN_TYPES_H_
+#ifndef PGCDC_VALUES_BUILTIN_TYPES_H_
+#define PGCDC_VALUES_BUILTIN_TYPES_H_
 
 #include <cstdint>
 #include <string_view>
@@ -47,4 +47,4 @@ const BuiltinType* FindBuiltinTypeByName(std::string_view name);
 
 }  // namespace pgcdc::internal
 
-#endif  // PGCDC_MODEL_BUILTIN_TYPES_H_
+#endif  // PGCDC_VALUES_BUILTIN_TYPES_H_

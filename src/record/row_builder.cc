@@ -1,9 +1,9 @@
-#include "model/row_builder.h"
+#include "record/row_builder.h"
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "internal/status_macros.h"
-#include "model/value_decoder.h"
+#include "values/value_decoder.h"
 
 namespace pgcdc::internal {
 namespace {

@@ -1,4 +1,4 @@
-#include "model/change_json.h"
+#include "record/change_json.h"
 
 #include <cmath>
 #include <cstdint>
@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "internal/shortest_double.h"
 #include "internal/strings.h"
-#include "model/datetime_format.h"
 #include "pgcdc/change.h"
 #include "pgcdc/lsn.h"
+#include "values/datetime_format.h"
 
 namespace pgcdc::internal {
 namespace {

@@ -1,12 +1,12 @@
 // Parser for PostgreSQL's array_out text: "{1,2,NULL}", "{{1,2},{3,4}}", "{}",
 // "[0:1]={a,b}", quoted elements with \" and \\ escapes.
-#ifndef PGCDC_MODEL_ARRAY_TEXT_H_
-#define PGCDC_MODEL_ARRAY_TEXT_H_
+#ifndef PGCDC_VALUES_ARRAY_TEXT_H_
+#define PGCDC_VALUES_ARRAY_TEXT_H_
 
 #include <string_view>
 
-#include "model/builtin_types.h"
-#include "model/change_data.h"
+#include "record/change_data.h"
+#include "values/builtin_types.h"
 
 namespace pgcdc::internal {
 
@@ -23,4 +23,4 @@ bool ParseArrayText(std::string_view text, const BuiltinType& element_type,
 
 }  // namespace pgcdc::internal
 
-#endif  // PGCDC_MODEL_ARRAY_TEXT_H_
+#endif  // PGCDC_VALUES_ARRAY_TEXT_H_

@@ -3,8 +3,8 @@
 // invalidation (ALTER TABLE, even mid-transaction), so the latest one always wins
 // (doc/protocol.md#relations). Relation/Type messages inside a stream block belong to that
 // streamed transaction: they live in an overlay until its commit (doc/protocol.md#streaming).
-#ifndef PGCDC_MODEL_RELATION_CACHE_H_
-#define PGCDC_MODEL_RELATION_CACHE_H_
+#ifndef PGCDC_RECORD_RELATION_CACHE_H_
+#define PGCDC_RECORD_RELATION_CACHE_H_
 
 #include <cstdint>
 #include <functional>
@@ -81,4 +81,4 @@ class RelationCache {
 
 }  // namespace pgcdc::internal
 
-#endif  // PGCDC_MODEL_RELATION_CACHE_H_
+#endif  // PGCDC_RECORD_RELATION_CACHE_H_

@@ -1,4 +1,4 @@
-#include "model/datetime_format.h"
+#include "values/datetime_format.h"
 
 #include <cstdlib>
 

@@ -1,6 +1,6 @@
 // JSON rendering of change records: the JSON-lines output of the CLI.
-#ifndef PGCDC_MODEL_CHANGE_JSON_H_
-#define PGCDC_MODEL_CHANGE_JSON_H_
+#ifndef PGCDC_RECORD_CHANGE_JSON_H_
+#define PGCDC_RECORD_CHANGE_JSON_H_
 
 #include <string>
 #include <string_view>
@@ -29,4 +29,4 @@ bool IsValidUtf8(std::string_view text);
 
 }  // namespace pgcdc::internal
 
-#endif  // PGCDC_MODEL_CHANGE_JSON_H_
+#endif  // PGCDC_RECORD_CHANGE_JSON_H_

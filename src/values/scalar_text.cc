@@ -1,4 +1,4 @@
-#include "model/scalar_text.h"
+#include "values/scalar_text.h"
 
 #include <arpa/inet.h>
 

@@ -1,15 +1,15 @@
 // Text output of PostgreSQL types (with the output settings the connection pins:
 // DateStyle ISO, IntervalStyle postgres, extra_float_digits 3, TimeZone UTC,
 // bytea_output hex, lc_monetary C, client_encoding UTF8) -> typed values.
-#ifndef PGCDC_MODEL_VALUE_DECODER_H_
-#define PGCDC_MODEL_VALUE_DECODER_H_
+#ifndef PGCDC_VALUES_VALUE_DECODER_H_
+#define PGCDC_VALUES_VALUE_DECODER_H_
 
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "model/change_data.h"
+#include "record/change_data.h"
 
 namespace pgcdc::internal {
 
@@ -24,4 +24,4 @@ std::optional<uint32_t> BuiltinTypeOidByName(std::string_view name);
 
 }  // namespace pgcdc::internal
 
-#endif  // PGCDC_MODEL_VALUE_DECODER_H_
+#endif  // PGCDC_VALUES_VALUE_DECODER_H_

@@ -1,8 +1,8 @@
-#include "model/relation_cache.h"
+#include "record/relation_cache.h"
 
 #include <utility>
 
-#include "model/value_decoder.h"
+#include "values/value_decoder.h"
 
 namespace pgcdc::internal {
 

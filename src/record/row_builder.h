@@ -1,13 +1,13 @@
-#ifndef PGCDC_MODEL_ROW_BUILDER_H_
-#define PGCDC_MODEL_ROW_BUILDER_H_
+#ifndef PGCDC_RECORD_ROW_BUILDER_H_
+#define PGCDC_RECORD_ROW_BUILDER_H_
 
 #include <cstdint>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "model/change_data.h"
-#include "model/relation_cache.h"
 #include "protocol/pgoutput_messages.h"
+#include "record/change_data.h"
+#include "record/relation_cache.h"
 
 namespace pgcdc::internal {
 
@@ -30,4 +30,4 @@ void FillUnchangedFromOld(RowSlots old_row, RowSlots new_row, ChangeData* data);
 
 }  // namespace pgcdc::internal
 
-#endif  // PGCDC_MODEL_ROW_BUILDER_H_
+#endif  // PGCDC_RECORD_ROW_BUILDER_H_

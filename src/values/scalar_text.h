@@ -1,8 +1,8 @@
 // Parsers for the text output of PostgreSQL's non-temporal scalar types. Each returns
 // false, leaving `out` unspecified, when `text` is not that type's output. Parsers
 // producing bytes append them to `out` (values share one buffer per change).
-#ifndef PGCDC_MODEL_SCALAR_TEXT_H_
-#define PGCDC_MODEL_SCALAR_TEXT_H_
+#ifndef PGCDC_VALUES_SCALAR_TEXT_H_
+#define PGCDC_VALUES_SCALAR_TEXT_H_
 
 #include <cstdint>
 #include <string>
@@ -32,4 +32,4 @@ bool IsMacaddrText(std::string_view text, int groups);
 
 }  // namespace pgcdc::internal
 
-#endif  // PGCDC_MODEL_SCALAR_TEXT_H_
+#endif  // PGCDC_VALUES_SCALAR_TEXT_H_

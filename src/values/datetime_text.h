@@ -1,8 +1,8 @@
 // Parsers for PostgreSQL's date/time text output with DateStyle=ISO and
 // IntervalStyle=postgres. Each returns false, leaving `out` unspecified, when `text`
 // is not that type's output or does not fit the record's representation.
-#ifndef PGCDC_MODEL_DATETIME_TEXT_H_
-#define PGCDC_MODEL_DATETIME_TEXT_H_
+#ifndef PGCDC_VALUES_DATETIME_TEXT_H_
+#define PGCDC_VALUES_DATETIME_TEXT_H_
 
 #include <cstdint>
 #include <string_view>
@@ -28,4 +28,4 @@ bool ParseIntervalText(std::string_view text, Interval* out);
 
 }  // namespace pgcdc::internal
 
-#endif  // PGCDC_MODEL_DATETIME_TEXT_H_
+#endif  // PGCDC_VALUES_DATETIME_TEXT_H_

@@ -1,4 +1,4 @@
-#include "model/value_decoder.h"
+#include "values/value_decoder.h"
 
 #include <cstdint>
 #include <limits>
@@ -8,10 +8,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "model/array_text.h"
-#include "model/builtin_types.h"
-#include "model/datetime_text.h"
-#include "model/scalar_text.h"
+#include "values/array_text.h"
+#include "values/builtin_types.h"
+#include "values/datetime_text.h"
+#include "values/scalar_text.h"
 
 namespace pgcdc::internal {
 namespace {
