@@ -106,6 +106,8 @@ TEST(CliArgsTest, MistakesNameTheFlagAndTheClosestValidOne) {
   EXPECT_THAT(ParseLine({"--frobnicate"}).status().message(), Not(HasSubstr("did you mean")));
   EXPECT_THAT(ParseLine({"--slot"}).status().message(), HasSubstr("--slot needs a value"));
   EXPECT_THAT(ParseLine({"orders"}).status().message(), HasSubstr("unexpected argument"));
+  EXPECT_THAT(ParseLine({"-slot", "x"}).status().message(),
+              HasSubstr("options start with two dashes: did you mean --slot?"));
   EXPECT_THAT(Options({"--idle-timeout", "soon"}).status().message(),
               HasSubstr("--idle-timeout takes a duration"));
   EXPECT_THAT(Options({"--max-buffered-bytes", "lots"}).status().message(),

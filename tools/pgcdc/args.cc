@@ -111,6 +111,14 @@ absl::StatusOr<Args> Args::Parse(int argc, char** argv, const std::vector<FlagSp
   for (int i = 0; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.rfind("--", 0) != 0) {
+      // "-slot": one dash where the flags take two.
+      if (arg.size() > 1 && arg[0] == '-') {
+        const std::string name(arg.substr(1, arg.find('=') - 1));
+        const std::string closest = ClosestFlag(name, specs);
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown option ", Sv(arg), "; options start with two dashes",
+                         closest.empty() ? "" : absl::StrCat(": did you mean --", closest, "?")));
+      }
       return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", Sv(arg), "\""));
     }
     std::string name(arg.substr(2));
