@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connection/dsn_redaction.h"
+#include "internal/logging.h"
 #include "internal/status_macros.h"
 #include "internal/strings.h"
 #include "libpq-fe.h"
@@ -242,6 +243,29 @@ int MillisUntil(absl::Time deadline) {
   return static_cast<int>(std::clamp<int64_t>(ms, 0, 1 << 30));
 }
 
+// libpq's notice receiver: a NOTICE or WARNING from the server, with its SQLSTATE,
+// detail and hint, to the log (WARNING as a warning, the rest as info).
+void ForwardNotice(void* arg, const PGresult* notice) {
+  auto field = [notice](int code) -> std::string_view {
+    const char* value = PQresultErrorField(notice, code);
+    return value ? value : "";
+  };
+  const std::string_view severity = field(PG_DIAG_SEVERITY_NONLOCALIZED);
+  std::string message = absl::StrCat("server ", Sv(severity), " ", Sv(field(PG_DIAG_SQLSTATE)),
+                                     ": ", Sv(field(PG_DIAG_MESSAGE_PRIMARY)));
+  // The primary message is a phrase; detail and hint are sentences.
+  const char* separator = ". ";
+  for (std::string_view more : {field(PG_DIAG_MESSAGE_DETAIL), field(PG_DIAG_MESSAGE_HINT)}) {
+    if (more.empty()) continue;
+    absl::StrAppend(&message, separator, Sv(more));
+    separator = " ";
+  }
+  const LogLevel level = severity == "WARNING"                        ? LogLevel::kWarning
+                         : (severity == "DEBUG" || severity == "LOG") ? LogLevel::kDebug
+                                                                      : LogLevel::kInfo;
+  Log(*static_cast<const LogSink*>(arg), level, message);
+}
+
 }  // namespace
 
 PgConnection::PgConnection(pg_conn* conn) : conn_(conn) {}
@@ -256,6 +280,8 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const Connec
   PGconn* conn = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/0);
   if (conn == nullptr) return absl::ResourceExhaustedError("libpq: out of memory");
   std::unique_ptr<PgConnection> result(new PgConnection(conn));
+  result->notices_ = std::make_unique<LogSink>(params.notices);
+  PQsetNoticeReceiver(conn, &ForwardNotice, result->notices_.get());
   if (PQstatus(conn) != CONNECTION_OK) {
     return StatusFromConnectError(RedactPasswords(params.dsn, TrimNewline(PQerrorMessage(conn))));
   }

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "pgcdc/logging.h"
 
 struct pg_conn;
 
@@ -26,6 +27,10 @@ struct ConnectParams {
   // whose sent data stays unacknowledged this long. Zero: the kernel's default.
   absl::Duration tcp_user_timeout = absl::ZeroDuration();
   bool replication = true;  // replication=database (logical walsender)
+  // Where the server's notices and warnings go (a walsender reports some problems only
+  // so: PostgreSQL 18 skips a publication that does not exist with a WARNING). Empty:
+  // warnings to stderr, as pgcdc's own.
+  LogSink notices;
 };
 
 struct QueryResult {
@@ -100,6 +105,7 @@ class PgConnection {
   absl::StatusOr<bool> WaitReadable(absl::Time deadline, int wake_fd);
 
   pg_conn* conn_;
+  std::unique_ptr<LogSink> notices_;  // the notice receiver's argument: a stable address
   bool in_copy_ = false;
   absl::Duration read_linger_ = absl::ZeroDuration();
 };

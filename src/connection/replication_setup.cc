@@ -252,6 +252,7 @@ absl::StatusOr<ReplicationSession> OpenReplicationSession(const StreamOptions& o
   params.application_name = options.application_name;
   params.connect_timeout = options.connect_timeout;
   params.tcp_user_timeout = options.receive_timeout;
+  params.notices = options.log_sink;
   PGCDC_ASSIGN_OR_RETURN(session.conn, PgConnection::Connect(params));
   PgConnection& conn = *session.conn;
   session.server_version = conn.server_version();

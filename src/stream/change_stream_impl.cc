@@ -85,6 +85,7 @@ ChangeStreamImpl::ChangeStreamImpl(StreamOptions options, ReplicationSession ses
     params.application_name = options_.application_name;
     params.connect_timeout = options_.connect_timeout;
     params.tcp_user_timeout = options_.receive_timeout;
+    params.notices = options_.log_sink;
     // A silent partition must not hold the stream longer than its own liveness check.
     const absl::Duration timeout = options_.receive_timeout > absl::ZeroDuration()
                                        ? options_.receive_timeout

@@ -53,12 +53,21 @@ TEST_F(StreamingTest, LargeTransactionWithRolledBackSavepointArrivesWhole) {
   EXPECT_GT(StreamedTransactions(), 0) << "the server did not stream: the test proves nothing";
 }
 
+// The rollback comes after the server streamed the transaction: PostgreSQL 18 no longer
+// streams a transaction that has already aborted when decoding reaches it
+// (ReorderBufferCheckAndTruncateAbortedTXN), so a ROLLBACK before that tests nothing.
 TEST_F(StreamingTest, AbortedLargeTransactionIsNeverDelivered) {
-  Exec("BEGIN;" + InsertRange(1, 3000) + "ROLLBACK;");
+  std::unique_ptr<internal::PgConnection> session = OpenSession();
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(session->Exec("BEGIN;" + InsertRange(1, 3000)).ok());
+  for (int i = 0; i < 50 && StreamedTransactions() <= 0; ++i) {
+    EXPECT_TRUE(ReadFor(*stream_, absl::Milliseconds(100)).empty());
+  }
+  EXPECT_GT(StreamedTransactions(), 0) << "the server did not stream: the test proves nothing";
+  ASSERT_TRUE(session->Exec("ROLLBACK").ok());
   Exec("INSERT INTO t VALUES (99999, 'after')");
   std::vector<Change> c = ReadChanges(*stream_, 1);
   EXPECT_THAT(RowIds(c), ::testing::ElementsAre(99999));
-  EXPECT_GT(StreamedTransactions(), 0);
 }
 
 TEST_F(StreamingTest, SmallTransactionsCommittedDuringALargeOneComeFirst) {

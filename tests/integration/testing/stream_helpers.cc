@@ -131,4 +131,12 @@ uint64_t ConfirmedFlushLsn(const std::string& slot) {
 
 uint64_t CurrentWalLsn() { return LsnScalar("SELECT pg_current_wal_insert_lsn()"); }
 
+int ServerVersionNum() {
+  absl::StatusOr<internal::EmbeddedPostgres*> pg = SharedPostgres();
+  if (!pg.ok()) return 0;
+  auto rows = (*pg)->Query("SHOW server_version_num");
+  if (!rows.ok() || rows->empty() || !(*rows)[0][0]) return 0;
+  return std::atoi((*rows)[0][0]->c_str());
+}
+
 }  // namespace pgcdc::testing

@@ -61,6 +61,9 @@ uint64_t ConfirmedFlushLsn(const std::string& slot);
 // The server's current WAL insert position.
 uint64_t CurrentWalLsn();
 
+// The shared server's version (180004 for 18.4): the suites run on PostgreSQL 15 to 18.
+int ServerVersionNum();
+
 }  // namespace pgcdc::testing
 
 #endif  // PGCDC_TESTS_INTEGRATION_TESTING_STREAM_HELPERS_H_
