@@ -25,8 +25,9 @@ from s3_example_helpers import (
     WORKLOAD,
     first_run,
     load_example,
-    objects,  # noqa: F401 (fixture)
-    )
+    objects,
+    s3_env,  # noqa: F401 (fixture)
+)
 
 if TYPE_CHECKING:
     from conftest import PgEnv
